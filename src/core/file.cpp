@@ -1,0 +1,123 @@
+#include "core/file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace ane {
+namespace {
+
+Error os_error(const std::string& what, const std::string& path) {
+  return io_error(what + ": " + std::strerror(errno), Location{path});
+}
+
+// Closes a descriptor on scope exit.
+struct FdCloser {
+  int fd;
+  ~FdCloser() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+std::string parent_dir(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
+Expected<MappedFile> MappedFile::open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return os_error("cannot open", path);
+  FdCloser closer{fd};
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return os_error("cannot stat", path);
+  if (!S_ISREG(st.st_mode)) return io_error("not a regular file", Location{path});
+  MappedFile m;
+  m.path_ = path;
+  m.size_ = static_cast<size_t>(st.st_size);
+  if (m.size_ == 0) return m;  // mmap of length 0 is invalid; an empty view is fine
+  void* p = ::mmap(nullptr, m.size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) return os_error("cannot map", path);
+  m.data_ = static_cast<const uint8_t*>(p);
+  return m;
+}
+
+MappedFile::~MappedFile() { reset(); }
+
+MappedFile::MappedFile(MappedFile&& o) noexcept
+    : path_(std::move(o.path_)), data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+
+MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
+  if (this != &o) {
+    reset();
+    path_ = std::move(o.path_);
+    data_ = std::exchange(o.data_, nullptr);
+    size_ = std::exchange(o.size_, 0);
+  }
+  return *this;
+}
+
+void MappedFile::reset() {
+  if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
+  data_ = nullptr;
+  size_ = 0;
+}
+
+Expected<std::vector<uint8_t>> read_file(const std::string& path) {
+  ANE_ASSIGN_OR_RETURN(MappedFile m, MappedFile::open(path));
+  return std::vector<uint8_t>(m.bytes().begin(), m.bytes().end());
+}
+
+Expected<std::string> read_text_file(const std::string& path) {
+  ANE_ASSIGN_OR_RETURN(MappedFile m, MappedFile::open(path));
+  return std::string(reinterpret_cast<const char*>(m.bytes().data()), m.size());
+}
+
+Status write_file_atomic(const std::string& path, std::span<const uint8_t> bytes) {
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return os_error("cannot create", tmp);
+  auto fail = [&](const char* what) {
+    Error e = os_error(what, tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return e;
+  };
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail("cannot write");
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) return fail("cannot fsync");
+  if (::close(fd) != 0) {
+    Error e = os_error("cannot close", tmp);
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Error e = os_error("cannot rename temp file onto", path);
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  // Make the rename itself durable.
+  int dir = ::open(parent_dir(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+  return {};
+}
+
+}  // namespace ane

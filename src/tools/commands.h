@@ -1,0 +1,12 @@
+// Entry points of the `ane` subcommands, one file each.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace ane::cli {
+
+int cmd_info(const std::vector<std::string>& args);
+int cmd_inspect(const std::vector<std::string>& args);
+
+}  // namespace ane::cli
