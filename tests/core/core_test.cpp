@@ -1,0 +1,147 @@
+// Status/Expected, ByteReader bounds checks, files (mapping, atomic writes), thread pool.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <numeric>
+#include <vector>
+
+#include "core/aligned_buffer.h"
+#include "core/byte_reader.h"
+#include "core/file.h"
+#include "core/status.h"
+#include "core/thread_pool.h"
+
+namespace ane {
+namespace {
+
+Expected<int> parse_positive(int x) {
+  if (x <= 0) return invalid_argument("not positive: " + std::to_string(x), Location::text("f.mil", 3, 7));
+  return x;
+}
+
+Expected<int> doubled(int x) {
+  ANE_ASSIGN_OR_RETURN(int v, parse_positive(x));
+  return 2 * v;
+}
+
+TEST(Status, CarriesMessageAndLocation) {
+  auto ok = doubled(4);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(*ok, 8);
+  auto bad = doubled(-1);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(bad.error().to_string(), "f.mil:3:7: not positive: -1");
+  Error at_byte = parse_error("bad magic", Location::bytes("m.bin", 12));
+  EXPECT_EQ(at_byte.to_string(), "m.bin: byte 12: bad magic");
+  EXPECT_EQ(at_byte.with_context("loading model").to_string(), "m.bin: byte 12: loading model: bad magic");
+}
+
+TEST(ByteReader, ReadsLittleEndianAndStopsAtTheEnd) {
+  std::vector<uint8_t> bytes = {0x01, 0x02, 0x03, 0x04, 0xAA, 0xBB};
+  ByteReader r(bytes, "x.bin");
+  auto a = r.read<uint32_t>("header");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(*a, 0x04030201u);
+  auto b = r.read<uint32_t>("count");
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.error().where().byte_offset, 4);
+  EXPECT_NE(b.error().message().find("count needs 4 bytes, 2 left"), std::string::npos);
+  EXPECT_FALSE(r.seek(7, "data").ok());
+  EXPECT_TRUE(r.seek(6, "end").ok());
+  EXPECT_FALSE(r.take(1, "tail").ok());
+}
+
+TEST(ByteReader, CheckedMulDetectsOverflow) {
+  uint64_t out = 0;
+  EXPECT_TRUE(checked_mul(1u << 20, 1u << 20, &out));
+  EXPECT_EQ(out, 1ull << 40);
+  EXPECT_FALSE(checked_mul(1ull << 40, 1ull << 30, &out));
+}
+
+class FileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("ane_core_test_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string path(const char* name) const { return (dir_ / name).string(); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(FileTest, AtomicWriteReplacesWholeFileAndLeavesNoTemp) {
+  const std::string p = path("a.bin");
+  ASSERT_TRUE(write_file_atomic(p, std::string("first version")).ok());
+  ASSERT_TRUE(write_file_atomic(p, std::string("second")).ok());
+  auto text = read_text_file(p);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text, "second");
+  size_t entries = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir_)) entries += (void(e), 1);
+  EXPECT_EQ(entries, 1u);
+}
+
+TEST_F(FileTest, AtomicWriteIntoMissingDirectoryFailsAndNamesPath) {
+  Status s = write_file_atomic(path("no/such/dir/x.bin"), std::string("x"));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code(), ErrorCode::kIo);
+  EXPECT_NE(s.error().to_string().find("no/such/dir/x.bin"), std::string::npos);
+}
+
+TEST_F(FileTest, MapsFilesAndReportsMissingOnes) {
+  const std::string p = path("m.bin");
+  std::vector<uint8_t> data(1000);
+  std::iota(data.begin(), data.end(), 0);
+  ASSERT_TRUE(write_file_atomic(p, data).ok());
+  auto m = MappedFile::open(p);
+  ASSERT_TRUE(m.ok());
+  ASSERT_EQ(m->size(), 1000u);
+  EXPECT_EQ(m->bytes()[999], static_cast<uint8_t>(999 % 256));
+  auto missing = MappedFile::open(path("nope.bin"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().to_string().find("nope.bin"), std::string::npos);
+  ASSERT_TRUE(write_file_atomic(path("empty"), std::string()).ok());
+  auto empty = MappedFile::open(path("empty"));
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->size(), 0u);
+}
+
+TEST(AlignedBuffer, IsAlignedAndZeroed) {
+  AlignedBuffer b(1001);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % 64, 0u);
+  for (size_t i = 0; i < b.size(); ++i) ASSERT_EQ(b.data()[i], 0);
+  AlignedBuffer moved = std::move(b);
+  EXPECT_EQ(moved.size(), 1001u);
+  EXPECT_EQ(b.data(), nullptr);
+}
+
+TEST(ThreadPool, CoversEveryIndexExactlyOnce) {
+  for (int threads : {1, 2, 3, 5}) {
+    ThreadPool pool(threads);
+    EXPECT_EQ(pool.size(), threads);
+    for (size_t n : {0u, 1u, 2u, 7u, 1000u}) {
+      std::vector<std::atomic<int>> hits(n);
+      pool.parallel_for(n, 1, [&](size_t b, size_t e) {
+        for (size_t i = b; i < e; ++i) hits[i]++;
+      });
+      for (size_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "threads " << threads << " n " << n;
+    }
+  }
+}
+
+TEST(ThreadPool, GrainKeepsSmallLoopsOnOneChunk) {
+  ThreadPool pool(4);
+  std::atomic<int> calls{0};
+  pool.parallel_for(10, 100, [&](size_t b, size_t e) {
+    calls++;
+    EXPECT_EQ(b, 0u);
+    EXPECT_EQ(e, 10u);
+  });
+  EXPECT_EQ(calls.load(), 1);
+}
+
+}  // namespace
+}  // namespace ane
