@@ -34,6 +34,7 @@ struct Llama2Header {
   int32_t seq_len = 0;
   bool shared_classifier = true;  // the classifier is token_embedding
 
+  // Derived sizes; meaningful once validate_llama2_header() has passed (n_heads > 0).
   int32_t head_size() const { return dim / n_heads; }
   int32_t kv_dim() const { return dim / n_heads * n_kv_heads; }  // = dim * n_kv_heads / n_heads
 };
