@@ -1,7 +1,8 @@
 # Compiler flags shared by every target: warnings, ISA, sanitizers.
 add_library(ane_flags INTERFACE)
-target_compile_options(ane_flags INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
-  -Wno-sign-conversion -Werror=return-type)
+target_compile_options(ane_flags INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Werror=return-type)
+# Library code (not tests) also gets implicit-conversion warnings.
+set(ANE_LIBRARY_WARNINGS -Wconversion -Wno-sign-conversion)
 target_include_directories(ane_flags INTERFACE ${PROJECT_SOURCE_DIR}/src)
 
 if(ANE_NATIVE)
@@ -31,5 +32,6 @@ function(ane_layer name)
   endif()
   add_library(${name} STATIC ${srcs})
   target_link_libraries(${name} PUBLIC ane_flags ${ARGN})
+  target_compile_options(${name} PRIVATE ${ANE_LIBRARY_WARNINGS})
   set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
 endfunction()
