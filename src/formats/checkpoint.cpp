@@ -7,6 +7,7 @@
 #include "core/byte_reader.h"
 #include "core/file.h"
 #include "formats/crc32.h"
+#include "formats/json_util.h"
 
 namespace ane {
 namespace {
@@ -189,15 +190,8 @@ class Parser {
   }
 
   Expected<json> read_meta() const {
-    const auto* text = reinterpret_cast<const char*>(bytes_.data() + meta_begin());
-    json meta;
-    try {
-      meta = json::parse(text, text + h_.meta_size);
-    } catch (const json::exception& e) {  // parse_error's byte is 1-based; others have none
-      const auto* pe = dynamic_cast<const json::parse_error*>(&e);
-      const uint64_t at = meta_begin() + (pe != nullptr && pe->byte > 0 ? pe->byte - 1 : 0);
-      return error("metadata", at, std::string("invalid JSON: ") + e.what());
-    }
+    const std::string_view text(reinterpret_cast<const char*>(bytes_.data() + meta_begin()), h_.meta_size);
+    ANE_ASSIGN_OR_RETURN(json meta, parse_json_text(text, source_, meta_begin(), "checkpoint metadata"));
     if (!meta.is_object()) return error("metadata", meta_begin(), "must be a JSON object, not " + std::string(meta.type_name()));
     return meta;
   }
@@ -347,6 +341,19 @@ const NamedTensor* Checkpoint::find(std::string_view name) const {
 NamedTensor* Checkpoint::find(std::string_view name) {
   return const_cast<NamedTensor*>(static_cast<const Checkpoint*>(this)->find(name));
 }
+
+Status Checkpoint::set_meta(const std::string& key, nlohmann::json value) {
+  if (!meta.is_object()) return invalid_argument("checkpoint metadata must be a JSON object, not " + std::string(meta.type_name()));
+  meta[key] = std::move(value);
+  return {};
+}
+
+Status Checkpoint::set_model_config(const ModelConfig& config) {
+  ANE_RETURN_IF_ERROR(config.validate());
+  return set_meta("model", config.to_json());
+}
+
+Status Checkpoint::set_step(int64_t step) { return set_meta("step", step); }
 
 Expected<ModelConfig> Checkpoint::model_config() const {
   if (!meta.is_object() || !meta.contains("model")) return invalid_argument("checkpoint metadata has no 'model' entry");

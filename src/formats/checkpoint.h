@@ -105,10 +105,12 @@ struct Checkpoint {
   const NamedTensor* find(std::string_view name) const;
   NamedTensor* find(std::string_view name);
 
-  void set_model_config(const ModelConfig& config) { meta["model"] = config.to_json(); }
-  Expected<ModelConfig> model_config() const;  // from meta["model"], validated
-  void set_step(int64_t step) { meta["step"] = step; }
-  Expected<int64_t> step() const;              // meta["step"]
+  // meta[key] = value; fails (instead of throwing) when meta is not an object.
+  Status set_meta(const std::string& key, nlohmann::json value);
+  Status set_model_config(const ModelConfig& config);  // meta["model"], validated first
+  Expected<ModelConfig> model_config() const;          // from meta["model"], validated
+  Status set_step(int64_t step);                       // meta["step"]
+  Expected<int64_t> step() const;
 
   // File bytes; fails on a non-object meta, a duplicate or empty name, an unknown dtype, or
   // data whose size does not match dtype and shape.

@@ -5,6 +5,7 @@
 
 #include "core/byte_reader.h"
 #include "core/file.h"
+#include "formats/json_util.h"
 
 namespace ane {
 namespace {
@@ -211,13 +212,7 @@ Expected<ModelConfig> model_preset(const std::string& name) {
 }
 
 Expected<ModelConfig> parse_model_config(const std::string& json_text, const std::string& source) {
-  json j;
-  try {
-    j = json::parse(json_text);
-  } catch (const json::parse_error& e) {  // e.byte is 1-based
-    return parse_error(std::string("model config is not valid JSON: ") + e.what(),
-                       Location::bytes(source, static_cast<int64_t>(e.byte) - 1));
-  }
+  ANE_ASSIGN_OR_RETURN(json j, parse_json_text(json_text, source, 0, "model config"));
   return ModelConfig::from_json(j, source);
 }
 
