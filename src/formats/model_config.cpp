@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include <nlohmann/json.hpp>
+
 #include "core/byte_reader.h"
 #include "core/file.h"
 #include "formats/json_util.h"
