@@ -1,0 +1,326 @@
+#include "formats/blzt_checkpoint.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include "core/byte_reader.h"
+#include "core/file.h"
+
+namespace ane {
+namespace {
+
+constexpr uint64_t kHeaderBytes = sizeof(BlztHeader);
+
+// Element counts the header implies, all positive.
+struct BlztSizes {
+  uint64_t n_layers, dim, hidden, q_dim, kv_dim, vocab;
+};
+
+// The nine tensors of a layer and the two global ones, in file order, with their sizes.
+template <typename Owner>
+struct Slot {
+  const char* name;
+  BlztTensor Owner::*tensor;
+  uint64_t (*count)(const BlztSizes&);
+};
+constexpr Slot<BlztLayer> kLayerSlots[] = {
+    {"Wq", &BlztLayer::wq, [](const BlztSizes& s) { return s.q_dim * s.dim; }},
+    {"Wk", &BlztLayer::wk, [](const BlztSizes& s) { return s.kv_dim * s.dim; }},
+    {"Wv", &BlztLayer::wv, [](const BlztSizes& s) { return s.kv_dim * s.dim; }},
+    {"Wo", &BlztLayer::wo, [](const BlztSizes& s) { return s.dim * s.q_dim; }},
+    {"W1", &BlztLayer::w1, [](const BlztSizes& s) { return s.hidden * s.dim; }},
+    {"W2", &BlztLayer::w2, [](const BlztSizes& s) { return s.dim * s.hidden; }},
+    {"W3", &BlztLayer::w3, [](const BlztSizes& s) { return s.hidden * s.dim; }},
+    {"rms_att", &BlztLayer::rms_att, [](const BlztSizes& s) { return s.dim; }},
+    {"rms_ffn", &BlztLayer::rms_ffn, [](const BlztSizes& s) { return s.dim; }},
+};
+constexpr Slot<BlztCheckpoint> kGlobalSlots[] = {
+    {"rms_final", &BlztCheckpoint::rms_final, [](const BlztSizes& s) { return s.dim; }},
+    {"embedding", &BlztCheckpoint::embedding, [](const BlztSizes& s) { return s.vocab * s.dim; }},
+};
+
+// Which of a tensor's three arrays.
+struct Part {
+  std::vector<float> BlztTensor::*array;
+  const char* suffix;
+};
+constexpr Part kW{&BlztTensor::w, ""}, kM{&BlztTensor::m, ".m"}, kV{&BlztTensor::v, ".v"};
+
+// The arrays of one layer in file order: nine weights, then m and v of each. fn(slot, part).
+template <typename F>
+void for_each_layer_array(F&& fn) {
+  for (const auto& s : kLayerSlots) fn(s, kW);
+  for (const auto& s : kLayerSlots) {
+    fn(s, kM);
+    fn(s, kV);
+  }
+}
+// The arrays after the layers: rms_final w m v, embedding w m v. fn(slot, part).
+template <typename F>
+void for_each_global_array(F&& fn) {
+  for (const auto& s : kGlobalSlots) {
+    fn(s, kW);
+    fn(s, kM);
+    fn(s, kV);
+  }
+}
+
+// Every array of a checkpoint in file order: fn(name, vector, expected count). Ckpt is
+// BlztCheckpoint or const BlztCheckpoint; the caller has checked layers.size().
+template <typename Ckpt, typename F>
+Status for_each_array(Ckpt& c, const BlztSizes& sz, F&& fn) {
+  for (size_t l = 0; l < c.layers.size(); ++l) {
+    Status st;
+    for_each_layer_array([&](const auto& slot, const Part& part) {
+      if (!st.ok()) return;
+      auto& vec = c.layers[l].*slot.tensor.*part.array;
+      st = fn("layer " + std::to_string(l) + " " + slot.name + part.suffix, vec, slot.count(sz));
+    });
+    ANE_RETURN_IF_ERROR(st);
+  }
+  Status st;
+  for_each_global_array([&](const auto& slot, const Part& part) {
+    if (!st.ok()) return;
+    st = fn(std::string(slot.name) + part.suffix, c.*slot.tensor.*part.array, slot.count(sz));
+  });
+  return st;
+}
+
+Error header_error(const std::string& source, uint64_t offset, const std::string& msg) {
+  return parse_error("BLZT header: " + msg, Location::bytes(source, static_cast<int64_t>(offset)));
+}
+
+// Checks magic, version and dimensions; returns the sizes they imply.
+Expected<BlztSizes> header_sizes(const BlztHeader& h, const std::string& source) {
+  if (h.magic != kBlztMagic) {
+    char buf[80];
+    std::snprintf(buf, sizeof buf, "bad magic 0x%08X, expected 0x%08X (\"BLZT\")", static_cast<uint32_t>(h.magic),
+                  static_cast<uint32_t>(kBlztMagic));
+    return header_error(source, offsetof(BlztHeader, magic), buf);
+  }
+  if (h.version != kBlztVersionMha && h.version != kBlztVersionGqa) {
+    return header_error(source, offsetof(BlztHeader, version),
+                        "unsupported version " + std::to_string(h.version) + " (expected 2 or 4)");
+  }
+  struct Field {
+    const char* name;
+    int32_t value;
+    size_t offset;
+  };
+  const bool gqa = h.version == kBlztVersionGqa;
+  const Field fields[] = {
+      {"n_layers", h.n_layers, offsetof(BlztHeader, n_layers)},
+      {"vocab_size", h.vocab_size, offsetof(BlztHeader, vocab_size)},
+      {"dim", h.dim, offsetof(BlztHeader, dim)},
+      {"hidden_dim", h.hidden_dim, offsetof(BlztHeader, hidden_dim)},
+      {"n_heads", h.n_heads, offsetof(BlztHeader, n_heads)},
+      {"seq_len", h.seq_len, offsetof(BlztHeader, seq_len)},
+      {"kv_heads", gqa ? h.kv_heads : 1, offsetof(BlztHeader, kv_heads)},
+      {"head_dim", gqa ? h.head_dim : 1, offsetof(BlztHeader, head_dim)},
+      {"q_dim", gqa ? h.q_dim : 1, offsetof(BlztHeader, q_dim)},
+  };
+  for (const Field& f : fields) {
+    if (f.value <= 0) {
+      return header_error(source, f.offset,
+                          std::string(f.name) + " = " + std::to_string(f.value) + " must be positive");
+    }
+  }
+  auto u = [](int32_t v) { return static_cast<uint64_t>(v); };
+  BlztSizes s{u(h.n_layers), u(h.dim), u(h.hidden_dim), u(h.dim), u(h.dim), u(h.vocab_size)};
+  if (!gqa) {
+    if (h.dim % h.n_heads != 0) {
+      return header_error(source, offsetof(BlztHeader, dim),
+                          "dim " + std::to_string(h.dim) + " is not a multiple of n_heads " + std::to_string(h.n_heads));
+    }
+    return s;
+  }
+  if (h.n_heads % h.kv_heads != 0) {
+    return header_error(source, offsetof(BlztHeader, kv_heads),
+                        "kv_heads " + std::to_string(h.kv_heads) + " does not divide n_heads " +
+                            std::to_string(h.n_heads));
+  }
+  if (u(h.q_dim) != u(h.n_heads) * u(h.head_dim)) {
+    return header_error(source, offsetof(BlztHeader, q_dim),
+                        "q_dim " + std::to_string(h.q_dim) + " != n_heads * head_dim = " +
+                            std::to_string(u(h.n_heads) * u(h.head_dim)));
+  }
+  s.q_dim = u(h.q_dim);
+  s.kv_dim = u(h.kv_heads) * u(h.head_dim);
+  return s;
+}
+
+// Floats in one layer (weights only), or false on overflow.
+bool layer_floats(const BlztSizes& s, uint64_t* out) {
+  uint64_t total = 0;
+  for (const auto& slot : kLayerSlots) {
+    // Each count is a product of two values below 2^31, so it cannot overflow by itself.
+    if (__builtin_add_overflow(total, slot.count(s), &total)) return false;
+  }
+  *out = total;
+  return true;
+}
+
+// Bytes of one layer (weights, m and v), or false on overflow.
+bool layer_bytes(const BlztSizes& s, uint64_t* out) {
+  uint64_t floats = 0;
+  return layer_floats(s, &floats) && checked_mul(floats, 3 * sizeof(float), out);
+}
+
+Expected<uint64_t> file_size(const BlztSizes& s, const std::string& source) {
+  uint64_t per_layer = 0, layers = 0, total = kHeaderBytes;
+  bool ok = layer_bytes(s, &per_layer) && checked_mul(per_layer, s.n_layers, &layers) &&
+            !__builtin_add_overflow(total, layers, &total);
+  for (const auto& slot : kGlobalSlots) {
+    uint64_t bytes = 0;
+    ok = ok && checked_mul(slot.count(s), 3 * sizeof(float), &bytes) && !__builtin_add_overflow(total, bytes, &total);
+  }
+  if (!ok) return header_error(source, 0, "dimensions imply a file of more than 2^64 bytes");
+  return total;
+}
+
+// Names the array that byte `offset` of the body falls in, e.g. "layer 3 Wk.m (bytes A..B)".
+std::string locate(const BlztSizes& s, uint64_t offset) {
+  uint64_t per_layer = 0;
+  layer_bytes(s, &per_layer);  // cannot overflow: file_size() succeeded
+  uint64_t start = kHeaderBytes;
+  std::string found;
+  auto visit = [&](const std::string& name, uint64_t count) {
+    const uint64_t end = start + count * sizeof(float);
+    if (found.empty() && offset >= start && offset < end) {
+      found = name + " (bytes " + std::to_string(start) + ".." + std::to_string(end) + ")";
+    }
+    start = end;
+  };
+  const uint64_t layer = (offset - kHeaderBytes) / per_layer;
+  if (layer < s.n_layers) {
+    start += layer * per_layer;
+    for_each_layer_array([&](const auto& slot, const Part& part) {
+      visit("layer " + std::to_string(layer) + " " + slot.name + part.suffix, slot.count(s));
+    });
+  } else {
+    start += s.n_layers * per_layer;
+    for_each_global_array(
+        [&](const auto& slot, const Part& part) { visit(std::string(slot.name) + part.suffix, slot.count(s)); });
+  }
+  return found;
+}
+
+}  // namespace
+
+Expected<uint64_t> blzt_file_size(const BlztHeader& header) {
+  ANE_ASSIGN_OR_RETURN(BlztSizes s, header_sizes(header, ""));
+  return file_size(s, "");
+}
+
+Expected<ModelConfig> blzt_model_config(const BlztHeader& h) {
+  ANE_RETURN_IF_ERROR(header_sizes(h, "").status());
+  ModelConfig c;
+  c.dim = h.dim;
+  c.hidden_dim = h.hidden_dim;
+  c.n_layers = h.n_layers;
+  c.n_heads = h.n_heads;
+  c.n_kv_heads = h.version == kBlztVersionGqa ? h.kv_heads : h.n_heads;
+  c.head_dim = h.version == kBlztVersionGqa ? h.head_dim : h.dim / h.n_heads;
+  c.vocab_size = h.vocab_size;
+  c.seq_len = h.seq_len;
+  ANE_RETURN_IF_ERROR(c.validate());
+  return c;
+}
+
+Expected<BlztCheckpoint> make_blzt_checkpoint(const ModelConfig& config, int32_t version) {
+  ANE_RETURN_IF_ERROR(config.validate());
+  auto refuse = [](const std::string& why) { return invalid_argument("a BLZT checkpoint cannot hold this model: " + why); };
+  if (version != kBlztVersionMha && version != kBlztVersionGqa) {
+    return invalid_argument("BLZT version must be 2 or 4, not " + std::to_string(version));
+  }
+  if (config.qk_norm) return refuse("it has no qk-norm weights");
+  if (!config.shared_classifier) return refuse("it has no separate classifier");
+  if (config.q_dim() > static_cast<size_t>(INT32_MAX)) return refuse("q_dim does not fit in an i32");
+  if (version == kBlztVersionMha &&
+      (config.n_kv_heads != config.n_heads || config.q_dim() != static_cast<size_t>(config.dim))) {
+    return refuse("version 2 needs n_kv_heads == n_heads and n_heads * head_dim == dim (use version 4)");
+  }
+  BlztCheckpoint c;
+  BlztHeader& h = c.header;
+  h.version = version;
+  h.n_layers = config.n_layers;
+  h.vocab_size = config.vocab_size;
+  h.dim = config.dim;
+  h.hidden_dim = config.hidden_dim;
+  h.n_heads = config.n_heads;
+  h.seq_len = config.seq_len;
+  if (version == kBlztVersionGqa) {
+    h.kv_heads = config.n_kv_heads;
+    h.head_dim = config.head_dim;
+    h.q_dim = static_cast<int32_t>(config.q_dim());
+  }
+  ANE_ASSIGN_OR_RETURN(BlztSizes s, header_sizes(h, ""));
+  c.layers.resize(c.header.n_layers);
+  Status st = for_each_array(c, s, [](const std::string&, std::vector<float>& vec, uint64_t count) {
+    vec.assign(count, 0.0f);
+    return Status();
+  });
+  ANE_RETURN_IF_ERROR(st);
+  return c;
+}
+
+Expected<BlztCheckpoint> parse_blzt(std::span<const uint8_t> bytes, const std::string& source) {
+  ByteReader r(bytes, source);
+  BlztCheckpoint c;
+  ANE_ASSIGN_OR_RETURN(c.header, r.read<BlztHeader>("BLZT header"));
+  ANE_ASSIGN_OR_RETURN(BlztSizes s, header_sizes(c.header, source));
+  ANE_ASSIGN_OR_RETURN(uint64_t expected, file_size(s, source));
+  if (bytes.size() < expected) {
+    return r.error_at(bytes.size(), "truncated: data ran out at byte " + std::to_string(bytes.size()) + " inside " +
+                                        locate(s, bytes.size()) + "; the header implies " +
+                                        std::to_string(expected) + " bytes");
+  }
+  if (bytes.size() > expected) {
+    return r.error_at(expected, std::to_string(bytes.size() - expected) + " unexpected bytes after the last array "
+                                "(embedding.v ends at byte " + std::to_string(expected) + ")");
+  }
+  c.layers.resize(c.header.n_layers);
+  Status st = for_each_array(c, s, [&](const std::string& name, std::vector<float>& vec, uint64_t count) -> Status {
+    ANE_ASSIGN_OR_RETURN(auto data, r.take(count * sizeof(float), name.c_str()));
+    vec.resize(count);
+    std::memcpy(vec.data(), data.data(), data.size());
+    return {};
+  });
+  ANE_RETURN_IF_ERROR(st);
+  return c;
+}
+
+Expected<std::vector<uint8_t>> serialize_blzt(const BlztCheckpoint& c) {
+  ANE_ASSIGN_OR_RETURN(BlztSizes s, header_sizes(c.header, "BLZT checkpoint"));
+  ANE_ASSIGN_OR_RETURN(uint64_t total, file_size(s, "BLZT checkpoint"));
+  if (c.layers.size() != s.n_layers) {
+    return invalid_argument("BLZT checkpoint has " + std::to_string(c.layers.size()) + " layers, its header says " +
+                            std::to_string(s.n_layers));
+  }
+  std::vector<uint8_t> out(total);
+  std::memcpy(out.data(), &c.header, kHeaderBytes);
+  size_t at = kHeaderBytes;
+  Status st = for_each_array(c, s, [&](const std::string& name, const std::vector<float>& vec, uint64_t count) -> Status {
+    if (vec.size() != count) {
+      return invalid_argument("BLZT checkpoint: " + name + " has " + std::to_string(vec.size()) +
+                              " floats, the header implies " + std::to_string(count));
+    }
+    std::memcpy(out.data() + at, vec.data(), vec.size() * sizeof(float));
+    at += vec.size() * sizeof(float);
+    return {};
+  });
+  ANE_RETURN_IF_ERROR(st);
+  return out;
+}
+
+Expected<BlztCheckpoint> load_blzt(const std::string& path) {
+  ANE_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path));
+  return parse_blzt(file.bytes(), path);
+}
+
+Status save_blzt(const std::string& path, const BlztCheckpoint& ckpt) {
+  ANE_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, serialize_blzt(ckpt));
+  return write_file_atomic(path, bytes);
+}
+
+}  // namespace ane
