@@ -64,8 +64,8 @@ struct ConvOptions {
 
 // slice_by_index: x[begin:end:stride] per axis; empty lists are omitted (MIL defaults).
 struct SliceByIndexOptions {
-  std::vector<int64_t> begin, end, stride;
-  std::vector<bool> begin_mask, end_mask, squeeze_mask;
+  std::vector<int64_t> begin = {}, end = {}, stride = {};
+  std::vector<bool> begin_mask = {}, end_mask = {}, squeeze_mask = {};
 };
 
 class Builder {
