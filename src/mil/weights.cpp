@@ -89,7 +89,10 @@ Expected<std::span<const uint8_t>> blob_bytes(const Op& op, const BlobRef& ref, 
   auto file = files.find(ref.path);
   if (file == files.end()) return const_error(op, ErrorCode::kInvalidArgument, ref, "file not found; " + available(files));
   Expected<BlobRecord> rec = read_blob_record(file->second, ref.offset, ref.path);
-  if (!rec.ok()) return const_error(op, ErrorCode::kParse, ref, rec.error().to_string());
+  if (!rec.ok()) {
+    const int64_t at = rec.error().where().byte_offset;
+    return const_error(op, ErrorCode::kParse, ref, rec.error().message() + (at >= 0 ? " (file byte " + std::to_string(at) + ")" : ""));
+  }
   const std::optional<uint32_t> code = blob_dtype_code(type.dtype);
   if (!code) return const_error(op, ErrorCode::kUnsupported, ref, "dtype " + std::string(dtype_name(type.dtype)) + " cannot be stored in a blob");
   if (rec->dtype_code != *code) {
