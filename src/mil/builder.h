@@ -14,8 +14,9 @@
 // Value* that is safe to pass on, and adds nothing. status() tells the error at any time;
 // finish() returns it. So generator code reads straight, with one check at the end.
 //
-// Names: `named("q")` names the next op's output (multi-output ops: q_0, q_1, ...); a name
-// already in use is an error. Unnamed outputs get unique names from the op type (conv_0).
+// Names: `named("q")` names the next op's output (multi-output ops: q_0, q_1, ...), or the
+// next const_tensor/const_blob; the small const_* helpers take their name as an argument. A
+// name already in use is an error. Unnamed outputs get unique names from the op type (conv_0).
 // Constant arguments (axes, perm, pad_type, ...) become named `const` ops, as Core ML
 // writes them; identical ones are shared.
 //
