@@ -185,6 +185,24 @@ TEST(MilParser, Fp16LiteralsAreRoundedToHalf) {
   EXPECT_EQ(v, (std::vector<float>{round_to_half(0.1f), 65504.0f, 0.0f}));
 }
 
+TEST(MilParser, LiteralsInTuplesAndUtf8Strings) {
+  auto p = parse_ok(R"(program(1.3) { func main<ios18>(tensor<fp16, [1, 2]> x) {
+    tensor<fp16, [2, 2]> c = concat(axis = int32(0), values = (x, tensor<fp16, [1, 2]>([0.5, -1])))[name = string("h\xc3\xa9 é")];
+  } -> (c); })");
+  ASSERT_TRUE(p);
+  const Function& f = *p->functions[0];
+  const Argument* values = f.ops[0]->arg("values");
+  ASSERT_NE(values, nullptr);
+  ASSERT_EQ(values->values.size(), 2u);
+  EXPECT_EQ(values->values[0], f.inputs[0]);
+  const Value* lit = values->values[1];
+  EXPECT_EQ(lit->kind, ValueKind::kLiteral);
+  EXPECT_EQ(lit->loc.line, 2);
+  EXPECT_EQ(lit->loc.col, 67);
+  EXPECT_EQ(lit->constant->to_floats(), (std::vector<float>{0.5f, -1.0f}));
+  EXPECT_EQ(f.ops[0]->display_name(), "h\xc3\xa9 \xc3\xa9");
+}
+
 TEST(MilParser, VersionWithoutFractionAndOtherOpsets) {
   auto p = parse_ok("program(1)\n{\n func main<CoreML8>(fp16 x) {\n } -> (x);\n}\n");
   ASSERT_TRUE(p);
@@ -226,12 +244,12 @@ TEST(MilParser, ResultHoldsNoViewsIntoTheText) {
 std::string big_program(int statements) {
   std::string s = "program(1.3)\n{\n    func main<ios18>(tensor<fp16, [1, 768, 1, 256]> x0) {\n";
   for (int i = 1; i <= statements; ++i) {
-    const std::string prev = "x" + std::to_string(i - 1), cur = "x" + std::to_string(i);
-    s += "        fp16 c" + std::to_string(i) + " = const()[name = string(\"c" + std::to_string(i) + "\"), val = fp16(0.5)];\n";
-    s += "        tensor<fp16, [1, 768, 1, 256]> " + cur + " = add(x = " + prev + ", y = c" + std::to_string(i) +
-         ")[name = string(\"" + cur + "\")];\n";
+    const std::string n = std::to_string(i), prev = std::to_string(i - 1);
+    s.append("        fp16 c").append(n).append(" = const()[name = string(\"c").append(n).append("\"), val = fp16(0.5)];\n");
+    s.append("        tensor<fp16, [1, 768, 1, 256]> x").append(n).append(" = add(x = x").append(prev);
+    s.append(", y = c").append(n).append(")[name = string(\"x").append(n).append("\")];\n");
   }
-  return s + "    } -> (x" + std::to_string(statements) + ");\n}\n";
+  return s.append("    } -> (x").append(std::to_string(statements)).append(");\n}\n");
 }
 
 TEST(MilParser, LargeProgramParsesQuickly) {
@@ -296,6 +314,7 @@ const ErrorCase kErrorCases[] = {
      "duplicate buildInfo key '\"a\"'"},
     {"UnterminatedString", in_main("    string s = const()[val = string(\"abc];\n"), 4, 37, "unterminated string literal"},
     {"InvalidEscape", in_main("    string s = const()[val = string(\"a\\qb\")];\n"), 4, 39, "invalid escape sequence"},
+    {"UnexpectedByte", in_main("    fp16 a = add(x = x, y = \xc3\xa9);\n"), 4, 29, "unexpected byte 0xc3"},
     {"UnexpectedCharacter", in_main("    fp16 a = add(x = x, y = $x);\n"), 4, 29, "unexpected character '$'"},
     {"MissingSemicolon", in_main("    fp16 a = const()[val = fp16(1.0)]\n    fp16 b = const()[val = fp16(2.0)];\n"), 5, 5,
      "expected ';' after the statement, found 'fp16'"},
