@@ -14,7 +14,7 @@ class Lexer {
 
   std::vector<Token> run() {
     std::vector<Token> out;
-    out.reserve(src_.size() / 4 + 1);
+    out.reserve(src_.size() / 2 + 16);  // MIL text averages about 3 bytes per token
     for (;;) {
       skip_space_and_comments();
       Token t = lex_one();
