@@ -103,7 +103,6 @@ Value* Builder::add_const(std::string name, Constant c) {
   op->attributes.push_back({"name", Constant::scalar_string(name)});
   Value* v = fn_->add_value(std::move(name), c.type, ValueKind::kOpResult);
   v->producer = op.get();
-  op->attributes.push_back({"val", c});
   v->constant = std::move(c);
   op->outputs.push_back(v);
   fn_->ops.push_back(std::move(op));

@@ -67,7 +67,9 @@ struct Value {
   TensorType type;
   ValueKind kind = ValueKind::kOpResult;
   Op* producer = nullptr;              // set for kOpResult
-  std::optional<Constant> constant;    // literals, const-op results, folded values
+  // The data of literals, const-op results (the `val` of `const()[val = ...]` lives here and
+  // nowhere else; BLOBFILE bytes are filled in by resolve_weights) and folded values.
+  std::optional<Constant> constant;
   Location loc;                        // where it was defined
 
   bool is_constant() const { return constant.has_value(); }

@@ -236,11 +236,10 @@ class Printer {
     }
   }
 
-  // The op's attributes in order; a const op's value (its result's constant) comes last
-  // as `val` unless the attributes already hold one.
+  // The op's attributes in order; a const op's value (its result's constant) comes last as `val`.
   void print_attributes(const Op& op) {
     const Constant* const_val = nullptr;
-    if (op.type == "const" && !op.attribute("val") && op.outputs.size() == 1 && op.outputs[0]->constant) {
+    if (op.type == "const" && op.outputs.size() == 1 && op.outputs[0]->constant) {
       const_val = &*op.outputs[0]->constant;
     }
     if (op.attributes.empty() && !const_val) return;

@@ -109,12 +109,11 @@ Expected<std::span<const uint8_t>> blob_bytes(const Op& op, const BlobRef& ref, 
 
 // Fills the output Value of one BLOBFILE const op.
 Status resolve_const(Op& op, const WeightMap& files) {
-  const Constant* val = op.attribute("val");
-  if (!val || !val->blob || op.outputs.size() != 1 || !op.outputs[0]) return {};
-  ANE_ASSIGN_OR_RETURN(std::span<const uint8_t> bytes, blob_bytes(op, *val->blob, val->type, files));
-  Value& out = *op.outputs[0];
-  if (!out.constant) out.constant = Constant{val->type, {}, {}, val->blob};
-  out.constant->data.assign(bytes.begin(), bytes.end());
+  if (op.outputs.size() != 1 || !op.outputs[0] || !op.outputs[0]->constant) return {};
+  Constant& val = *op.outputs[0]->constant;
+  if (!val.blob) return {};
+  ANE_ASSIGN_OR_RETURN(std::span<const uint8_t> bytes, blob_bytes(op, *val.blob, val.type, files));
+  val.data.assign(bytes.begin(), bytes.end());
   return {};
 }
 

@@ -453,13 +453,15 @@ TEST(Const, TypeFromVal) {
   Op op;
   op.type = "const";
   op.loc = Location::text("t.mil", 5, 5);
-  op.attributes.push_back({"val", Constant::float_tensor(DT::kFp16, {2, 2}, {1, 2, 3, 4})});
+  Value out;
+  out.constant = Constant::float_tensor(DT::kFp16, {2, 2}, {1, 2, 3, 4});
+  op.outputs.push_back(&out);
   auto r = infer_op(op);
   EXPECT_EQ(single(r), (TensorType{DT::kFp16, {2, 2}}));
-  op.attributes.back().second.data.resize(3);
+  out.constant->data.resize(3);
   expect_error(infer_op(op).status(), {"has 3 bytes of data for type tensor<fp16, [2, 2]>"}, 5, 5);
-  op.attributes.clear();
-  expect_error(infer_op(op).status(), {"const has no `val` attribute"}, 5, 5);
+  out.constant.reset();
+  expect_error(infer_op(op).status(), {"const has no value"}, 5, 5);
 }
 
 // --- quantization ----------------------------------------------------------------------------

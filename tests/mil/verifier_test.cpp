@@ -41,7 +41,6 @@ class Fn {
   Value* konst(std::string name, Constant c, int line) {
     Op* o = fn_->add_op("const", Location::text("", line, 5));
     o->attributes.push_back({"name", Constant::scalar_string(name)});
-    o->attributes.push_back({"val", c});
     Value* v = fn_->add_value(std::move(name), c.type, ValueKind::kOpResult, o->loc);
     v->producer = o;
     v->constant = std::move(c);

@@ -56,7 +56,6 @@ struct BlobProgram {
     c.type = t;
     c.blob = BlobRef{std::move(path), offset};
     op->attributes.push_back({"name", Constant::scalar_string(name)});
-    op->attributes.push_back({"val", c});
     Value* v = fn->add_value(name, t, ValueKind::kOpResult, op->loc);
     v->producer = op;
     v->constant = c;
@@ -77,7 +76,7 @@ TEST(Weights, FillsEveryBlobConstant) {
   EXPECT_EQ(b->constant->data, bytes(12, 100));
   EXPECT_TRUE(a->constant->has_data());
   ASSERT_TRUE(a->constant->blob.has_value());  // the reference stays for printing
-  EXPECT_TRUE(p.fn->ops[0]->attribute("val")->data.empty());
+  EXPECT_EQ(p.fn->ops[0]->attribute("val"), nullptr);  // the value lives in the result only
 }
 
 TEST(Weights, OriginalSingleWeightLayout) {
@@ -171,9 +170,13 @@ TEST(Weights, Int8AndLiteralConstsUntouched) {
   BlobProgram p;
   Value* q = p.blob_const("q", {DType::kInt8, {6}}, "q.bin", 64, 2);
   Op* lit = p.fn->add_op("const", Location::text("model.mil", 3, 5));
-  lit->attributes.push_back({"val", Constant::scalar_int(DType::kInt32, 3)});
+  Value* three = p.fn->add_value("three", {DType::kInt32, {}}, ValueKind::kOpResult, lit->loc);
+  three->producer = lit;
+  three->constant = Constant::scalar_int(DType::kInt32, 3);
+  lit->outputs.push_back(three);
   ASSERT_TRUE(resolve_weights(p.program, {{"q.bin", file}}).ok());
   EXPECT_EQ(q->constant->data, bytes(6, 1));
+  EXPECT_EQ(three->constant->element_as_int(0), 3);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// const (a literal or BLOBFILE tensor in its `val` attribute) and cast (dtype conversion).
+// const (a literal or BLOBFILE tensor held by its result Value) and cast (dtype conversion).
 #include <array>
 
 #include "mil/ops/families.h"
@@ -7,10 +7,10 @@
 namespace ane::mil::ops_internal {
 namespace {
 
-// The type of `val`; literal data, when present, must fill it exactly.
+// The type of the value (written `val = ...` in text); literal data must fill it exactly.
 InferResult infer_const(const Op& op) {
-  const Constant* val = op.attribute("val");
-  if (!val) return op_error(op, "val", "const has no `val` attribute");
+  const Constant* val = op.outputs.size() == 1 && op.outputs[0]->constant ? &*op.outputs[0]->constant : nullptr;
+  if (!val) return op_error(op, "val", "const has no value");
   const TensorType& t = val->type;
   if (t.dtype == DType::kString) {
     if (!val->blob && val->strings.size() != static_cast<size_t>(t.num_elements())) {
