@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <numeric>
 
 #include "../support/mil_fixture.h"
@@ -133,6 +134,8 @@ TEST(Shape, GatherRowsWithNegativeIndices) {
   const DTensor bad(testing::i32({1}), {4});
   DTensor y1(fp32({1, 3}));
   EXPECT_EQ(gather(x, bad, 0, 0, y1).error().code(), ErrorCode::kOutOfRange);
+  const DTensor nan_index(fp32({1}), {std::nan("")});
+  EXPECT_EQ(gather(x, nan_index, 0, 0, y1).error().code(), ErrorCode::kOutOfRange);
 }
 
 TEST(Shape, GatherAlongAxisWithBatchDims) {

@@ -319,11 +319,12 @@ Status gather(const DTensor& x, const DTensor& indices, int axis, int batch_dims
     for (int64_t p = 0; p < pre; ++p) {
       for (int64_t i = 0; i < count; ++i) {
         const double raw = indices[b * count + i];
-        const auto idx = static_cast<int64_t>(raw < 0 ? raw + static_cast<double>(n) : raw);
-        if (idx < 0 || idx >= n) {
-          return Error(ErrorCode::kOutOfRange, "gather index " + std::to_string(static_cast<int64_t>(raw)) +
-                                                   " out of range for axis size " + std::to_string(n));
+        const auto size = static_cast<double>(n);
+        if (!(raw >= -size && raw < size)) {  // also rejects NaN
+          return Error(ErrorCode::kOutOfRange,
+                       "gather index " + std::to_string(raw) + " out of range for axis size " + std::to_string(n));
         }
+        const auto idx = static_cast<int64_t>(raw < 0 ? raw + size : raw);
         for (int64_t q = 0; q < post; ++q) {
           y[((b * pre + p) * count + i) * post + q] = x[((b * pre + p) * n + idx) * post + q];
         }
