@@ -1,0 +1,87 @@
+// Engine: compiles MIL into Kernels, the runtime model of the original's ane_compile. It
+// owns the compile counter and its budget (the original's g_compile_count/MAX_COMPILES,
+// which were globals): once `compile_budget` kernels have been compiled, compile() returns
+// ErrorCode::kBudgetExceeded, on which the trainer checkpoints and restarts (or calls
+// reset_compile_count()). Failed compiles do not count.
+//
+// Compile pipeline: parse -> verify -> resolve weights -> check declared surface sizes
+// against the function's types -> backend compile -> Kernel with fresh surfaces.
+// compile() copies everything it needs: the caller may free the text and weights after.
+// An Engine may be used from several threads at once; it must outlive nothing (Kernels do
+// not refer back to it).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backends/backend.h"
+#include "core/status.h"
+#include "mil/ir.h"
+#include "runtime/kernel.h"
+
+namespace ane {
+
+// Weight files by the path MIL refers to them with ("@model_path/weights/wq.bin") -> the
+// file's bytes. The same type as mil::WeightMap.
+using WeightMap = std::map<std::string, std::vector<uint8_t>>;
+
+struct EngineOptions {
+  std::string backend = "ref";             // "ref": float64 reference ("cpu" comes later)
+  Precision precision = Precision::kFp32;  // passed to the backend (ref always computes ideal math)
+  int threads = 0;                         // 0: physical cores
+  int compile_budget = 100;                // compiles allowed (the original's MAX_COMPILES); 0 = unlimited
+};
+
+class Engine {
+ public:
+  // Fails for an unknown or unavailable backend, or a negative budget.
+  static Expected<std::unique_ptr<Engine>> create(EngineOptions options = {});
+
+  // Compiles function `function` of the MIL text. input_sizes[i] / output_sizes[j] are the
+  // byte sizes the caller expects for parameter i / output j (the original's surface
+  // sizes); each must equal the declared tensor's size.
+  Expected<std::unique_ptr<Kernel>> compile(std::string_view mil_text, const WeightMap& weights,
+                                            std::span<const size_t> input_sizes,
+                                            std::span<const size_t> output_sizes,
+                                            std::string_view function = "main");
+
+  // The same from an already-built program (e.g. from the Builder), which it consumes.
+  Expected<std::unique_ptr<Kernel>> compile_program(std::unique_ptr<mil::Program> program, const WeightMap& weights,
+                                                    std::span<const size_t> input_sizes,
+                                                    std::span<const size_t> output_sizes,
+                                                    std::string_view function = "main");
+
+  int compile_count() const;
+  void reset_compile_count();
+  const EngineOptions& options() const { return options_; }
+
+ private:
+  Engine(EngineOptions options, std::unique_ptr<Backend> backend);
+
+  // Takes one compile from the budget (kBudgetExceeded when spent) / gives it back.
+  Status reserve_compile();
+  void release_compile();
+
+  Expected<std::unique_ptr<Kernel>> build_kernel(mil::Program& program, const WeightMap& weights,
+                                                 std::span<const size_t> input_sizes,
+                                                 std::span<const size_t> output_sizes, std::string_view function);
+
+  EngineOptions options_;
+  std::unique_ptr<Backend> backend_;
+  mutable std::mutex mu_;  // guards count_
+  int count_ = 0;
+};
+
+// Checks the declared byte sizes of a function's inputs and outputs against its types,
+// reporting every mismatch in one error.
+Status check_io_sizes(const mil::Function& fn, std::span<const size_t> input_sizes,
+                      std::span<const size_t> output_sizes);
+
+}  // namespace ane

@@ -1,0 +1,104 @@
+// Engine: declared surface sizes, the compile budget, front-end errors.
+#include "runtime/engine.h"
+
+#include <gtest/gtest.h>
+
+#include "runtime/frontend.h"
+#include "runtime_test_util.h"
+
+namespace ane {
+namespace {
+
+using testing::affine_program;
+using testing::make_engine;
+
+const size_t kBytes = 1 * 8 * 1 * 4 * 2;  // fp16 [1, 8, 1, 4]
+
+TEST(Engine, CompilesAndCounts) {
+  auto engine = make_engine();
+  ASSERT_NE(engine, nullptr);
+  EXPECT_EQ(engine->compile_count(), 0);
+  const size_t in[] = {kBytes}, out[] = {kBytes};
+  auto k = engine->compile_program(affine_program(8, 4, 2, 1), {}, in, out);
+  ASSERT_TRUE(k.ok()) << k.error().to_string();
+  EXPECT_EQ(engine->compile_count(), 1);
+  EXPECT_EQ((*k)->num_inputs(), 1u);
+  EXPECT_EQ((*k)->num_outputs(), 1u);
+  EXPECT_EQ((*k)->input(0)->size(), kBytes);
+}
+
+TEST(Engine, ReportsEverySizeMismatch) {
+  auto engine = make_engine();
+  const size_t in[] = {100}, out[] = {kBytes, 4};
+  auto k = engine->compile_program(affine_program(8, 4, 2, 1), {}, in, out);
+  ASSERT_FALSE(k.ok());
+  EXPECT_EQ(k.error().code(), ErrorCode::kInvalidArgument);
+  const std::string msg = k.error().message();
+  EXPECT_NE(msg.find("input 0 'x': declared 100 bytes but tensor<fp16, [1, 8, 1, 4]> is 64 bytes"), std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("declared 2 outputs but the function has 1"), std::string::npos) << msg;
+  EXPECT_EQ(engine->compile_count(), 0);  // failed compiles do not count
+}
+
+TEST(Engine, BudgetExceededIsADistinctError) {
+  auto engine = make_engine(3);
+  const size_t in[] = {kBytes}, out[] = {kBytes};
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(engine->compile_program(affine_program(8, 4, 1, 0), {}, in, out).ok());
+  auto k = engine->compile_program(affine_program(8, 4, 1, 0), {}, in, out);
+  ASSERT_FALSE(k.ok());
+  EXPECT_EQ(k.error().code(), ErrorCode::kBudgetExceeded);
+  EXPECT_EQ(engine->compile_count(), 3);
+  engine->reset_compile_count();
+  EXPECT_EQ(engine->compile_count(), 0);
+  EXPECT_TRUE(engine->compile_program(affine_program(8, 4, 1, 0), {}, in, out).ok());
+}
+
+TEST(Engine, ZeroBudgetIsUnlimitedAndBudgetsAreIndependent) {
+  auto unlimited = make_engine(0);
+  auto small = make_engine(1);
+  const size_t in[] = {kBytes}, out[] = {kBytes};
+  for (int i = 0; i < 120; ++i) ASSERT_TRUE(unlimited->compile_program(affine_program(8, 4, 1, 0), {}, in, out).ok());
+  EXPECT_TRUE(small->compile_program(affine_program(8, 4, 1, 0), {}, in, out).ok());
+  EXPECT_EQ(small->compile_program(affine_program(8, 4, 1, 0), {}, in, out).error().code(), ErrorCode::kBudgetExceeded);
+}
+
+TEST(Engine, RejectsBadOptionsMissingFunctionAndNullProgram) {
+  EngineOptions o;
+  o.backend = "tpu";
+  EXPECT_EQ(Engine::create(o).error().code(), ErrorCode::kInvalidArgument);
+  o.backend = "ref";
+  o.compile_budget = -1;
+  EXPECT_FALSE(Engine::create(o).ok());
+  auto engine = make_engine();
+  const size_t in[] = {kBytes}, out[] = {kBytes};
+  auto k = engine->compile_program(affine_program(8, 4, 1, 0), {}, in, out, "backward");
+  ASSERT_FALSE(k.ok());
+  EXPECT_NE(k.error().message().find("'backward'"), std::string::npos);
+  EXPECT_FALSE(engine->compile_program(nullptr, {}, in, out).ok());
+  EXPECT_EQ(engine->compile_count(), 0);
+}
+
+TEST(Engine, UnsupportedOpFailsWithItsLocation) {
+  testing::FnBuilder b;
+  auto* x = b.param("x", testing::fp16({4}));
+  b.returns({b.op("mystery", {{"x", x}}, testing::fp16({4}))});
+  auto engine = make_engine();
+  const size_t in[] = {8}, out[] = {8};
+  auto k = engine->compile_program(b.finish(), {}, in, out);
+  ASSERT_FALSE(k.ok());
+  EXPECT_EQ(k.error().code(), ErrorCode::kUnsupported);
+  EXPECT_NE(k.error().to_string().find("mystery"), std::string::npos);
+  EXPECT_GT(k.error().where().line, 0);
+}
+
+TEST(Engine, TextCompileUsesTheParserWhenPresent) {
+  auto engine = make_engine();
+  const size_t in[] = {kBytes}, out[] = {kBytes};
+  auto k = engine->compile("program(1.3) { }", {}, in, out);
+  ASSERT_FALSE(k.ok());  // no main function, or no parser in this build
+  if (!frontend::has_parser()) EXPECT_EQ(k.error().code(), ErrorCode::kUnsupported);
+  EXPECT_EQ(engine->compile_count(), 0);
+}
+
+}  // namespace
+}  // namespace ane

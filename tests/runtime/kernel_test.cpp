@@ -1,0 +1,211 @@
+// Kernel and Surface: I/O bounds, persistence across runs, chaining, threads.
+#include "runtime/kernel.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "runtime_test_util.h"
+
+namespace ane {
+namespace {
+
+using testing::affine_program;
+using testing::floats_of_halves;
+using testing::halves;
+using testing::make_engine;
+
+constexpr int64_t kC = 8, kS = 4;
+constexpr size_t kBytes = kC * kS * 2;
+
+std::unique_ptr<Kernel> compile_affine(Engine& engine, double k, double b) {
+  const size_t in[] = {kBytes}, out[] = {kBytes};
+  auto kernel = engine.compile_program(affine_program(kC, kS, k, b), {}, in, out);
+  EXPECT_TRUE(kernel.ok()) << kernel.error().to_string();
+  return kernel.ok() ? std::move(*kernel) : nullptr;
+}
+
+std::vector<float> ramp(size_t n, float start = 0) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = start + static_cast<float>(i);
+  return v;
+}
+
+std::vector<float> read_all(const Kernel& k, size_t idx = 0) {
+  std::vector<uint8_t> bytes(k.output(idx)->size());
+  EXPECT_TRUE(k.read_output(idx, bytes).ok());
+  return floats_of_halves(bytes);
+}
+
+TEST(Surface, IsAlignedZeroFilledAndBoundsChecked) {
+  auto s = Surface::create(testing::fp16({1, 3, 1, 5}));
+  EXPECT_EQ(s->size(), 30u);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(s->data()) % 64, 0u);
+  for (size_t i = 0; i < s->size(); ++i) ASSERT_EQ(s->data()[i], 0);
+  std::vector<uint8_t> big(31);
+  EXPECT_EQ(s->write(big).error().code(), ErrorCode::kOutOfRange);
+  EXPECT_EQ(s->read(big).error().code(), ErrorCode::kOutOfRange);
+}
+
+TEST(Kernel, RunsWrittenInputs) {
+  auto engine = make_engine();
+  auto k = compile_affine(*engine, 2, 1);
+  ASSERT_TRUE(k);
+  ASSERT_TRUE(k->write_input(0, halves(ramp(kC * kS))).ok());
+  ASSERT_TRUE(k->run().ok());
+  const auto y = read_all(*k);
+  for (size_t i = 0; i < y.size(); ++i) EXPECT_EQ(y[i], 2 * static_cast<float>(i) + 1);
+}
+
+TEST(Kernel, WriteInputRejectsBadIndexAndOversizeButWritesPrefixes) {
+  auto engine = make_engine();
+  auto k = compile_affine(*engine, 1, 0);
+  ASSERT_TRUE(k);
+  EXPECT_EQ(k->write_input(1, halves({1})).error().code(), ErrorCode::kOutOfRange);
+  EXPECT_EQ(k->write_input(0, std::vector<uint8_t>(kBytes + 1)).error().code(), ErrorCode::kOutOfRange);
+  std::vector<uint8_t> out(kBytes + 2);
+  EXPECT_EQ(k->read_output(0, out).error().code(), ErrorCode::kOutOfRange);
+  EXPECT_EQ(k->read_output(3, std::span(out).first(2)).error().code(), ErrorCode::kOutOfRange);
+  EXPECT_EQ(k->input(5), nullptr);
+  EXPECT_EQ(k->output(1), nullptr);
+
+  ASSERT_TRUE(k->write_input(0, halves(ramp(kC * kS, 100))).ok());
+  ASSERT_TRUE(k->write_input(0, halves({-1, -2})).ok());  // a prefix: the rest stays
+  ASSERT_TRUE(k->run().ok());
+  const auto y = read_all(*k);
+  EXPECT_EQ(y[0], -1);
+  EXPECT_EQ(y[1], -2);
+  EXPECT_EQ(y[2], 102);
+}
+
+TEST(Kernel, SurfacesPersistAcrossRuns) {
+  auto engine = make_engine();
+  auto k = compile_affine(*engine, 1, 5);
+  ASSERT_TRUE(k);
+  ASSERT_TRUE(k->write_input(0, halves(ramp(kC * kS))).ok());
+  ASSERT_TRUE(k->run().ok());
+  const auto first = read_all(*k);
+  ASSERT_TRUE(k->run().ok());  // same input contents, nothing rewritten
+  EXPECT_EQ(read_all(*k), first);
+  // Zero-copy write through data(): only element 3 changes.
+  const half_bits h = float_to_half(1000);
+  std::memcpy(k->input(0)->data() + 6, &h, 2);
+  ASSERT_TRUE(k->run().ok());
+  const auto third = read_all(*k);
+  EXPECT_EQ(third[3], 1005);
+  EXPECT_EQ(third[4], first[4]);
+}
+
+TEST(Kernel, ChainsOutputSurfaceIntoAnotherKernelsInput) {
+  auto engine = make_engine();
+  auto a = compile_affine(*engine, 2, 0);  // y = 2x
+  auto b = compile_affine(*engine, 1, 3);  // z = y + 3
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(b->bind_input(0, a->output(0)).ok());
+  EXPECT_EQ(b->input(0).get(), a->output(0).get());  // the same memory, no copy
+  ASSERT_TRUE(a->write_input(0, halves(ramp(kC * kS))).ok());
+  ASSERT_TRUE(a->run().ok());
+  ASSERT_TRUE(b->run().ok());
+  const auto z = read_all(*b);
+  for (size_t i = 0; i < z.size(); ++i) EXPECT_EQ(z[i], 2 * static_cast<float>(i) + 3);
+  // The chain sees new values on the next runs without rebinding.
+  ASSERT_TRUE(a->write_input(0, halves(ramp(kC * kS, 10))).ok());
+  ASSERT_TRUE(a->run().ok());
+  ASSERT_TRUE(b->run().ok());
+  EXPECT_EQ(read_all(*b)[0], 23);
+}
+
+TEST(Kernel, BindInputChecksDtypeSizeAndAliasing) {
+  auto engine = make_engine();
+  auto k = compile_affine(*engine, 1, 0);
+  ASSERT_TRUE(k);
+  EXPECT_FALSE(k->bind_input(0, nullptr).ok());
+  EXPECT_FALSE(k->bind_input(0, Surface::create(testing::fp32({1, kC, 1, kS}))).ok());      // dtype
+  EXPECT_FALSE(k->bind_input(0, Surface::create(testing::fp16({1, kC, 1, kS + 1}))).ok());  // size
+  EXPECT_FALSE(k->bind_input(0, k->output(0)).ok());                                        // its own output
+  EXPECT_EQ(k->bind_input(1, Surface::create(testing::fp16({1, kC, 1, kS}))).error().code(), ErrorCode::kOutOfRange);
+  EXPECT_TRUE(k->bind_input(0, Surface::create(testing::fp16({1, kS, 1, kC}))).ok());  // same bytes, other shape
+}
+
+TEST(Kernel, KernelsOutliveTheirEngine) {
+  std::unique_ptr<Kernel> k;
+  {
+    auto engine = make_engine();
+    k = compile_affine(*engine, 3, 0);
+  }
+  ASSERT_TRUE(k);
+  ASSERT_TRUE(k->write_input(0, halves({1, 2})).ok());
+  ASSERT_TRUE(k->run().ok());
+  EXPECT_EQ(read_all(*k)[1], 6);
+}
+
+TEST(Kernel, TwoKernelsRunConcurrentlyOnTwoThreads) {
+  auto engine = make_engine();
+  auto a = compile_affine(*engine, 2, 0);
+  auto b = compile_affine(*engine, -1, 4);
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->write_input(0, halves(ramp(kC * kS))).ok());
+  ASSERT_TRUE(b->write_input(0, halves(ramp(kC * kS))).ok());
+  std::atomic<int> failures{0};
+  auto loop = [&failures](Kernel* k) {
+    for (int i = 0; i < 200; ++i) {
+      if (!k->run().ok()) ++failures;
+    }
+  };
+  std::thread ta(loop, a.get()), tb(loop, b.get());
+  ta.join();
+  tb.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(read_all(*a)[5], 10);
+  EXPECT_EQ(read_all(*b)[5], -1);
+}
+
+TEST(Kernel, SharedSurfaceBetweenConcurrentKernelsIsLocked) {
+  auto engine = make_engine();
+  auto producer = compile_affine(*engine, 1, 1);
+  auto consumer = compile_affine(*engine, 1, 0);
+  ASSERT_TRUE(producer && consumer);
+  ASSERT_TRUE(consumer->bind_input(0, producer->output(0)).ok());
+  ASSERT_TRUE(producer->write_input(0, halves(std::vector<float>(kC * kS, 7))).ok());
+  std::atomic<int> failures{0};
+  std::thread tp([&] {
+    for (int i = 0; i < 200; ++i) failures += !producer->run().ok();
+  });
+  std::thread tc([&] {
+    for (int i = 0; i < 200; ++i) {
+      failures += !consumer->run().ok();
+      const auto y = read_all(*consumer);
+      for (float v : y) {
+        if (v != 0 && v != 8) ++failures;  // never a torn mix of old and new bytes
+      }
+    }
+  });
+  tp.join();
+  tc.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
+TEST(Kernel, ConcurrentRunOfOneKernelFailsCleanlyInsteadOfRacing) {
+  auto engine = make_engine();
+  auto k = compile_affine(*engine, 1, 0);
+  ASSERT_TRUE(k);
+  std::atomic<int> ok{0}, busy{0}, other{0};
+  auto loop = [&] {
+    for (int i = 0; i < 200; ++i) {
+      Status st = k->run();
+      if (st.ok()) ++ok;
+      else if (st.error().message().find("not re-entrant") != std::string::npos) ++busy;
+      else ++other;
+    }
+  };
+  std::thread t1(loop), t2(loop);
+  t1.join();
+  t2.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(ok.load() + busy.load(), 400);
+  EXPECT_GT(ok.load(), 0);
+}
+
+}  // namespace
+}  // namespace ane
