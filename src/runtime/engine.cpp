@@ -3,7 +3,8 @@
 #include <string>
 
 #include "backends/ref/ref_backend.h"
-#include "runtime/frontend.h"
+#include "mil/parser.h"
+#include "mil/verifier.h"
 
 namespace ane {
 namespace {
@@ -86,7 +87,7 @@ Expected<std::unique_ptr<Kernel>> Engine::compile(std::string_view mil_text, con
                                                   std::span<const size_t> input_sizes,
                                                   std::span<const size_t> output_sizes, std::string_view function) {
   ANE_RETURN_IF_ERROR(reserve_compile());
-  auto program = frontend::parse(mil_text, "<mil>");
+  auto program = mil::parse_program(mil_text, "<mil>");
   auto kernel = program.ok() ? build_kernel(**program, weights, input_sizes, output_sizes, function)
                              : Expected<std::unique_ptr<Kernel>>(program.error());
   if (!kernel.ok()) release_compile();
@@ -113,8 +114,8 @@ Expected<std::unique_ptr<Kernel>> Engine::build_kernel(mil::Program& program, co
   if (fn == nullptr) {
     return invalid_argument("program '" + program.source_name + "' has no function '" + std::string(function) + "'");
   }
-  ANE_RETURN_IF_ERROR(frontend::verify(program));
-  ANE_RETURN_IF_ERROR(frontend::resolve_weights(program, weights));
+  ANE_RETURN_IF_ERROR(mil::verify(program));
+  ANE_RETURN_IF_ERROR(mil::resolve_weights(program, weights));
   ANE_RETURN_IF_ERROR(check_io_sizes(*fn, input_sizes, output_sizes));
   CompileOptions copts;
   copts.precision = options_.precision;

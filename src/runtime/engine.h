@@ -24,13 +24,14 @@
 #include "backends/backend.h"
 #include "core/status.h"
 #include "mil/ir.h"
+#include "mil/weights.h"
 #include "runtime/kernel.h"
 
 namespace ane {
 
-// Weight files by the path MIL refers to them with ("@model_path/weights/wq.bin") -> the
-// file's bytes. The same type as mil::WeightMap.
-using WeightMap = std::map<std::string, std::vector<uint8_t>>;
+// Weight files by the path MIL refers to them with ("@model_path/weights/wq.bin") -> views
+// of the files' bytes (the caller's; compile copies what it needs).
+using WeightMap = mil::WeightMap;
 
 struct EngineOptions {
   std::string backend = "ref";             // "ref": float64 reference ("cpu" comes later)

@@ -3,7 +3,6 @@
 
 #include <gtest/gtest.h>
 
-#include "runtime/frontend.h"
 #include "runtime_test_util.h"
 
 namespace ane {
@@ -78,7 +77,7 @@ TEST(Engine, RejectsBadOptionsMissingFunctionAndNullProgram) {
   EXPECT_EQ(engine->compile_count(), 0);
 }
 
-TEST(Engine, UnsupportedOpFailsWithItsLocation) {
+TEST(Engine, UnknownOpFailsVerificationWithItsLocation) {
   testing::FnBuilder b;
   auto* x = b.param("x", testing::fp16({4}));
   b.returns({b.op("mystery", {{"x", x}}, testing::fp16({4}))});
@@ -86,17 +85,16 @@ TEST(Engine, UnsupportedOpFailsWithItsLocation) {
   const size_t in[] = {8}, out[] = {8};
   auto k = engine->compile_program(b.finish(), {}, in, out);
   ASSERT_FALSE(k.ok());
-  EXPECT_EQ(k.error().code(), ErrorCode::kUnsupported);
-  EXPECT_NE(k.error().to_string().find("mystery"), std::string::npos);
+  EXPECT_EQ(k.error().code(), ErrorCode::kVerify);
+  EXPECT_NE(k.error().to_string().find("unknown op 'mystery'"), std::string::npos);
   EXPECT_GT(k.error().where().line, 0);
 }
 
-TEST(Engine, TextCompileUsesTheParserWhenPresent) {
+TEST(Engine, TextWithoutMainIsAnErrorAndCostsNoCompile) {
   auto engine = make_engine();
   const size_t in[] = {kBytes}, out[] = {kBytes};
   auto k = engine->compile("program(1.3) { }", {}, in, out);
-  ASSERT_FALSE(k.ok());  // no main function, or no parser in this build
-  if (!frontend::has_parser()) EXPECT_EQ(k.error().code(), ErrorCode::kUnsupported);
+  ASSERT_FALSE(k.ok());
   EXPECT_EQ(engine->compile_count(), 0);
 }
 
