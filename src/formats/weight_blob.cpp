@@ -114,17 +114,40 @@ int blob_dtype_bits(BlobDType dtype) {
   return blob_dtype_known(code) ? kDTypes[code].bits : 0;
 }
 
+namespace {
+
+// Checks the 64-byte file header (present, version 2).
+Status check_file_header(ByteReader& r) {
+  ANE_RETURN_IF_ERROR(r.take(kBlobHeaderSize, "file header").status());
+  const uint32_t version = load<uint32_t>(r.all(), 4);
+  if (version != kBlobVersion) {
+    return r.error_at(4, "unsupported weight blob version " + std::to_string(version) + " (expected " +
+                             std::to_string(kBlobVersion) + ")");
+  }
+  return {};
+}
+
+}  // namespace
+
+Expected<BlobEntry> read_blob_entry(std::span<const uint8_t> bytes, uint64_t metadata_offset, std::string source) {
+  ByteReader r(bytes, std::move(source));
+  ANE_RETURN_IF_ERROR(check_file_header(r));
+  if (metadata_offset < kBlobHeaderSize) {
+    return r.error_at(metadata_offset, "blob metadata record at offset " + std::to_string(metadata_offset) +
+                                           " overlaps the 64-byte file header");
+  }
+  ANE_RETURN_IF_ERROR(r.seek(metadata_offset, "blob metadata record"));
+  ANE_RETURN_IF_ERROR(r.take(kBlobRecordSize, "blob metadata record").status());
+  return parse_record(r, metadata_offset);
+}
+
 Expected<WeightBlob> parse_weight_blob(std::span<const uint8_t> bytes, std::string source) {
   ByteReader r(bytes, source);
   WeightBlob blob;
   blob.source = std::move(source);
-  ANE_RETURN_IF_ERROR(r.take(kBlobHeaderSize, "file header").status());
+  ANE_RETURN_IF_ERROR(check_file_header(r));
   blob.count = load<uint32_t>(bytes, 0);
-  blob.version = load<uint32_t>(bytes, 4);
-  if (blob.version != kBlobVersion) {
-    return r.error_at(4, "unsupported weight blob version " + std::to_string(blob.version) + " (expected " +
-                             std::to_string(kBlobVersion) + ")");
-  }
+  blob.version = kBlobVersion;
   blob.entries.reserve(std::min<uint64_t>(blob.count, bytes.size() / (2 * kBlobRecordSize)));
 
   uint64_t pos = kBlobHeaderSize;

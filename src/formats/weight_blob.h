@@ -75,6 +75,10 @@ struct WeightBlob {
 // bytes after the last declared blob that do not start with a sentinel are ignored.
 Expected<WeightBlob> parse_weight_blob(std::span<const uint8_t> bytes, std::string source);
 
+// Reads just the blob whose metadata record starts at `metadata_offset` (BLOBFILE's offset),
+// validating the file header, the record and the data's bounds, without walking the file.
+Expected<BlobEntry> read_blob_entry(std::span<const uint8_t> bytes, uint64_t metadata_offset, std::string source);
+
 // A weight file mapped read-only and parsed; entries view the mapping. Move-only.
 class WeightBlobFile {
  public:

@@ -108,7 +108,7 @@ TEST(Weights, WrongSentinel) {
   put32(file, 64, 0x12345678);
   BlobProgram p;
   p.blob_const("w", kW, "w.bin", 64, 3);
-  expect_error(resolve_weights(p.program, {{"w.bin", file}}), {"'w.bin' offset 64", "sentinel is 0x12345678, expected 0xDEADBEEF"},
+  expect_error(resolve_weights(p.program, {{"w.bin", file}}), {"'w.bin' offset 64", "bad sentinel 0x12345678 (expected 0xDEADBEEF)"},
                3, 5);
 }
 
@@ -121,10 +121,10 @@ TEST(Weights, OffsetPastTheEnd) {
 
 TEST(Weights, DataPastTheEnd) {
   auto file = blob_file({{1, bytes(16, 0)}});
-  put64(file, 64 + 16, 10000);  // data offset
+  put64(file, 64 + 16, 10048);  // data offset (64-aligned, past the end)
   BlobProgram p;
   p.blob_const("w", kW, "w.bin", 64, 6);
-  expect_error(resolve_weights(p.program, {{"w.bin", file}}), {"'w.bin' offset 64", "blob data", "past the end"}, 6, 5);
+  expect_error(resolve_weights(p.program, {{"w.bin", file}}), {"'w.bin' offset 64", "data offset", "past the end"}, 6, 5);
 }
 
 TEST(Weights, TruncatedFile) {
@@ -132,7 +132,7 @@ TEST(Weights, TruncatedFile) {
   file.resize(140);
   BlobProgram p;
   p.blob_const("w", kW, "w.bin", 64, 6);
-  expect_error(resolve_weights(p.program, {{"w.bin", file}}), {"truncated"}, 6, 5);
+  expect_error(resolve_weights(p.program, {{"w.bin", file}}), {"runs past the end of the file"}, 6, 5);
 }
 
 TEST(Weights, SizeMismatch) {
@@ -147,7 +147,7 @@ TEST(Weights, DtypeMismatch) {
   auto file = blob_file({{2, bytes(16, 0)}});  // fp32 code, 16 bytes
   BlobProgram p;
   p.blob_const("w", kW, "w.bin", 64, 9);
-  expect_error(resolve_weights(p.program, {{"w.bin", file}}), {"blob has dtype code 2 but the const is declared", "(code 1)"}, 9, 5);
+  expect_error(resolve_weights(p.program, {{"w.bin", file}}), {"blob holds fp32 data but the const is declared tensor<fp16"}, 9, 5);
 }
 
 TEST(Weights, WrongVersion) {
@@ -155,7 +155,7 @@ TEST(Weights, WrongVersion) {
   put32(file, 4, 1);
   BlobProgram p;
   p.blob_const("w", kW, "w.bin", 64, 2);
-  expect_error(resolve_weights(p.program, {{"w.bin", file}}), {"MILBlob version 1; expected 2"}, 2, 5);
+  expect_error(resolve_weights(p.program, {{"w.bin", file}}), {"unsupported weight blob version 1 (expected 2)"}, 2, 5);
 }
 
 TEST(Weights, RecordInsideHeader) {
