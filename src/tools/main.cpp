@@ -11,6 +11,7 @@ namespace {
 
 const ane::cli::Command kCommands[] = {
     {"info", "version, CPU features, threads", ane::cli::cmd_info},
+    {"mil", "check, print and run MIL programs", ane::cli::cmd_mil},
     {"inspect", "identify a file (blob, model, tokenizer, shard, checkpoint) and summarise it", ane::cli::cmd_inspect},
 };
 
