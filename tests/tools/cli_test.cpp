@@ -1,0 +1,174 @@
+// The `ane` binary end to end: `ane inspect` identifies every format from files written by
+// the format writers, `ane mil run` computes RMSNorm correctly (checked against a float64
+// loop here), and bad input gives a located error and a failing exit code.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "core/file.h"
+#include "core/fp16.h"
+#include "formats/blzt_checkpoint.h"
+#include "formats/checkpoint.h"
+#include "formats/llama2_model.h"
+#include "formats/model_config.h"
+#include "formats/npy.h"
+#include "formats/token_shard.h"
+#include "formats/tokenizer_file.h"
+#include "formats/weight_blob.h"
+
+namespace ane {
+namespace {
+
+struct RunResult {
+  int exit_code;
+  std::string output;  // stdout and stderr
+};
+
+RunResult run_ane(const std::string& args) {
+  const std::string cmd = std::string(ANE_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  RunResult r{-1, ""};
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  const int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("ane_cli_test_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  void expect_inspect(const std::string& file, const std::string& says) {
+    RunResult r = run_ane("inspect " + file);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find(says), std::string::npos) << r.output;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(Cli, HelpAndInfo) {
+  EXPECT_EQ(run_ane("--help").exit_code, 0);
+  RunResult info = run_ane("info");
+  EXPECT_EQ(info.exit_code, 0);
+  EXPECT_NE(info.output.find("threads:"), std::string::npos);
+  RunResult bad = run_ane("frobnicate");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("unknown command 'frobnicate'"), std::string::npos);
+}
+
+TEST_F(Cli, InspectIdentifiesEveryFormat) {
+  std::vector<float> w(6 * 4, 0.5f);
+  auto blob = build_blob(w, 6, 4);
+  ASSERT_TRUE(blob.ok());
+  ASSERT_TRUE(write_file_atomic(path("w.bin"), *blob).ok());
+  expect_inspect(path("w.bin"), "MIL weight blob");
+
+  Llama2Model m;
+  m.header = {8, 16, 1, 2, 2, 10, 4, true};
+  auto fill = [](std::vector<float>& v, size_t n) { v.assign(n, 0.01f); };
+  fill(m.token_embedding, 80); fill(m.rms_att, 8); fill(m.wq, 64); fill(m.wk, 64); fill(m.wv, 64);
+  fill(m.wo, 64); fill(m.rms_ffn, 8); fill(m.w1, 128); fill(m.w2, 128); fill(m.w3, 128); fill(m.rms_final, 8);
+  ASSERT_TRUE(write_llama2_model(path("m0.bin"), m, Llama2Format::kV0).ok());
+  ASSERT_TRUE(write_llama2_model(path("m1.bin"), m, Llama2Format::kV1).ok());
+  expect_inspect(path("m0.bin"), "llama2.c model, v0");
+  expect_inspect(path("m1.bin"), "llama2.c model, v1");
+
+  TokenizerFile tok;
+  tok.max_token_length = 5;
+  for (const char* piece : {"<unk>", "\n<s>\n", "\n</s>\n", "<0x41>", " the", "a"}) tok.entries.push_back({0.f, piece});
+  ASSERT_TRUE(write_tokenizer(path("tokenizer.bin"), tok).ok());
+  expect_inspect(path("tokenizer.bin"), "llama2.c tokenizer, 6 tokens");
+
+  std::vector<uint16_t> tokens = {1, 5, 9, 1, 7};
+  ASSERT_TRUE(write_token_shard(path("data.bin"), tokens).ok());
+  expect_inspect(path("data.bin"), "token shard (headerless uint16), 5 tokens");
+
+  ModelConfig tiny = *model_preset("tiny");
+  auto blzt = make_blzt_checkpoint(*model_preset("stories15M") , kBlztVersionMha);
+  ASSERT_TRUE(blzt.ok()) << blzt.error().to_string();
+  blzt->header.step = 42;
+  ASSERT_TRUE(save_blzt(path("ckpt.bin"), *blzt).ok());
+  expect_inspect(path("ckpt.bin"), "step 42 of");
+
+  Checkpoint ck;
+  ASSERT_TRUE(ck.set_model_config(tiny).ok());
+  ASSERT_TRUE(ck.set_step(7).ok());
+  std::vector<float> t(4, 1.f);
+  ck.tensors.push_back(NamedTensor::of<float>("embedding", {2, 2}, t));
+  ASSERT_TRUE(ck.save(path("ck.oane")).ok());
+  expect_inspect(path("ck.oane"), "OpenANE checkpoint, 1 tensors, checksums verified");
+
+  NpyArray a{"<f4", {2, 2}, std::vector<uint8_t>(16)};
+  ASSERT_TRUE(write_npy(path("a.npy"), a).ok());
+  expect_inspect(path("a.npy"), "NumPy array '<f4' [2, 2]");
+}
+
+TEST_F(Cli, InspectReportsMissingAndCorruptFiles) {
+  RunResult missing = run_ane("inspect " + path("nope.bin"));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("nope.bin"), std::string::npos);
+
+  std::vector<float> w(4, 1.f);
+  auto blob = build_blob(w, 2, 2);
+  ASSERT_TRUE(blob.ok());
+  blob->resize(blob->size() - 2);  // data runs past the end
+  ASSERT_TRUE(write_file_atomic(path("cut.bin"), *blob).ok());
+  RunResult cut = run_ane("inspect " + path("cut.bin"));
+  EXPECT_EQ(cut.exit_code, 1);
+  EXPECT_NE(cut.output.find("byte"), std::string::npos) << cut.output;
+}
+
+TEST_F(Cli, MilRunComputesRmsNorm) {
+  const std::string prog = std::string(ANE_SOURCE_DIR) + "/examples/mil/rmsnorm.mil";
+  std::mt19937 rng(std::random_device{}());
+  std::normal_distribution<float> dist(0.f, 2.f);
+  std::vector<float> x(32);
+  for (float& v : x) v = round_to_half(dist(rng));
+  NpyArray in{"<f4", {1, 8, 1, 4}, std::vector<uint8_t>(128)};
+  std::memcpy(in.data.data(), x.data(), 128);
+  ASSERT_TRUE(write_npy(path("x.npy"), in).ok());
+  RunResult r = run_ane("mil run " + prog + " --in " + path("x.npy") + " --out " + path("y.npy"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto y = read_npy(path("y.npy"));
+  ASSERT_TRUE(y.ok());
+  ASSERT_EQ(y->descr, "<f2");
+  for (int s = 0; s < 4; ++s) {
+    double ss = 0;
+    for (int c = 0; c < 8; ++c) ss += double(x[c * 4 + s]) * x[c * 4 + s];
+    const double rrms = 1.0 / std::sqrt(ss / 8 + 1e-5);
+    for (int c = 0; c < 8; ++c) {
+      half_bits h;
+      std::memcpy(&h, y->data.data() + 2 * (c * 4 + s), 2);
+      const double want = x[c * 4 + s] * rrms;
+      EXPECT_NEAR(half_to_float(h), want, 2e-3 * std::max(1.0, std::fabs(want))) << "c " << c << " s " << s;
+    }
+  }
+}
+
+TEST_F(Cli, MilCheckPointsAtTheBrokenLine) {
+  const std::string bad =
+      "program(1.3)\n{\n    func main<ios18>(tensor<fp16, [1, 4, 1, 2]> x) {\n"
+      "        tensor<fp16, [1, 4, 1, 2]> y = mul(x = x, y = z)[name = string(\"y\")];\n    } -> (y);\n}\n";
+  ASSERT_TRUE(write_file_atomic(path("bad.mil"), bad).ok());
+  RunResult r = run_ane("mil check " + path("bad.mil"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("bad.mil:4:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("'z'"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace ane
