@@ -24,8 +24,12 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The main job until the trainer lands: what the machine offers, then an example MIL program
+# checked and run.
 run: build
 	$(BUILD)/src/tools/ane info
+	$(BUILD)/src/tools/ane mil check examples/mil/rmsnorm.mil
+	$(BUILD)/src/tools/ane mil run examples/mil/rmsnorm.mil --in examples/mil/rmsnorm_x.npy
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
