@@ -101,6 +101,15 @@ __attribute__((target("avx,f16c"))) static void floats_to_halves_f16c(half_bits*
 }
 #endif
 
+float bf16_to_float(uint16_t h) { return float_of(static_cast<uint32_t>(h) << 16); }
+
+uint16_t float_to_bf16(float f) {
+  uint32_t u = bits_of(f);
+  if ((u & 0x7F800000u) == 0x7F800000u && (u & 0x7FFFFFu)) return static_cast<uint16_t>((u >> 16) | 0x40u);
+  u += 0x7FFFu + ((u >> 16) & 1u);  // round to nearest even
+  return static_cast<uint16_t>(u >> 16);
+}
+
 bool fp16_uses_f16c() { return cpu_features().f16c && cpu_features().avx; }
 
 float half_to_float(half_bits h) {

@@ -31,4 +31,9 @@ bool fp16_uses_f16c();
 
 inline constexpr float kHalfMax = 65504.0f;
 
+// bfloat16 (the top half of a binary32): exact widening, and narrowing with
+// round-to-nearest-even (NaN stays a quiet NaN).
+float bf16_to_float(uint16_t h);
+uint16_t float_to_bf16(float f);
+
 }  // namespace ane

@@ -14,27 +14,6 @@ void append(std::vector<uint8_t>& out, T v) {
   std::memcpy(out.data() + at, &v, sizeof(T));
 }
 
-template <typename T>
-T load(const std::vector<uint8_t>& data, int64_t i) {
-  T v;
-  std::memcpy(&v, data.data() + static_cast<size_t>(i) * sizeof(T), sizeof(T));
-  return v;
-}
-
-uint16_t float_to_bf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  if ((u & 0x7F800000u) == 0x7F800000u && (u & 0x7FFFFFu)) return static_cast<uint16_t>((u >> 16) | 0x40u);
-  u += 0x7FFFu + ((u >> 16) & 1u);  // round to nearest even
-  return static_cast<uint16_t>(u >> 16);
-}
-float bf16_to_float(uint16_t h) {
-  uint32_t u = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-
 void append_float(std::vector<uint8_t>& out, DType dtype, double v) {
   switch (dtype) {
     case DType::kFp16: append<uint16_t>(out, float_to_half(static_cast<float>(v))); break;
@@ -106,30 +85,11 @@ Constant Constant::float_tensor(DType dtype, std::vector<int64_t> shape, const s
 }
 
 double Constant::element_as_double(int64_t i) const {
-  switch (type.dtype) {
-    case DType::kFp16: return half_to_float(load<uint16_t>(data, i));
-    case DType::kBf16: return bf16_to_float(load<uint16_t>(data, i));
-    case DType::kFp32: return load<float>(data, i);
-    case DType::kInt8: return load<int8_t>(data, i);
-    case DType::kUint8: return load<uint8_t>(data, i);
-    case DType::kBool: return load<uint8_t>(data, i) != 0;
-    case DType::kInt16: return load<int16_t>(data, i);
-    case DType::kUint16: return load<uint16_t>(data, i);
-    case DType::kInt32: return load<int32_t>(data, i);
-    case DType::kUint32: return load<uint32_t>(data, i);
-    case DType::kInt64: return static_cast<double>(load<int64_t>(data, i));
-    case DType::kUint64: return static_cast<double>(load<uint64_t>(data, i));
-    case DType::kString: return 0.0;
-  }
-  return 0.0;
+  return load_element(data.data() + static_cast<size_t>(i) * dtype_size(type.dtype), type.dtype);
 }
 
 int64_t Constant::element_as_int(int64_t i) const {
-  switch (type.dtype) {
-    case DType::kInt64: return load<int64_t>(data, i);
-    case DType::kUint64: return static_cast<int64_t>(load<uint64_t>(data, i));
-    default: return static_cast<int64_t>(element_as_double(i));
-  }
+  return load_element_int(data.data() + static_cast<size_t>(i) * dtype_size(type.dtype), type.dtype);
 }
 
 std::vector<int64_t> Constant::to_ints() const {

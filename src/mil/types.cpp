@@ -1,6 +1,9 @@
 #include "mil/types.h"
 
 #include <array>
+#include <cstring>
+
+#include "core/fp16.h"
 
 namespace ane::mil {
 namespace {
@@ -37,6 +40,42 @@ std::optional<DType> dtype_from_name(std::string_view name) {
     if (info.name == name) return info.type;
   }
   return std::nullopt;
+}
+
+namespace {
+template <typename T>
+T load(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+}  // namespace
+
+double load_element(const uint8_t* p, DType dtype) {
+  switch (dtype) {
+    case DType::kFp16: return half_to_float(load<uint16_t>(p));
+    case DType::kBf16: return bf16_to_float(load<uint16_t>(p));
+    case DType::kFp32: return load<float>(p);
+    case DType::kInt8: return load<int8_t>(p);
+    case DType::kUint8: return load<uint8_t>(p);
+    case DType::kInt16: return load<int16_t>(p);
+    case DType::kUint16: return load<uint16_t>(p);
+    case DType::kInt32: return load<int32_t>(p);
+    case DType::kUint32: return load<uint32_t>(p);
+    case DType::kInt64: return static_cast<double>(load<int64_t>(p));
+    case DType::kUint64: return static_cast<double>(load<uint64_t>(p));
+    case DType::kBool: return load<uint8_t>(p) != 0 ? 1.0 : 0.0;
+    case DType::kString: return 0.0;
+  }
+  return 0.0;
+}
+
+int64_t load_element_int(const uint8_t* p, DType dtype) {
+  switch (dtype) {
+    case DType::kInt64: return load<int64_t>(p);
+    case DType::kUint64: return static_cast<int64_t>(load<uint64_t>(p));
+    default: return static_cast<int64_t>(load_element(p, dtype));
+  }
 }
 
 bool is_float(DType t) { return t == DType::kFp16 || t == DType::kFp32 || t == DType::kBf16; }

@@ -33,6 +33,11 @@ size_t dtype_size(DType t);
 bool is_float(DType t);    // fp16, fp32, bf16
 bool is_integer(DType t);  // signed or unsigned integers (not bool)
 
+// One element stored little-endian at `p` in `dtype`, as a double (bool -> 0/1; string -> 0),
+// and as an exact int64 for integer dtypes (uint64 above INT64_MAX wraps).
+double load_element(const uint8_t* p, DType dtype);
+int64_t load_element_int(const uint8_t* p, DType dtype);
+
 // A tensor type with a static shape. Rank 0 is a scalar, printed as its dtype alone
 // (`fp16`) — the same type as the verbose spelling `tensor<fp16, []>`.
 struct TensorType {

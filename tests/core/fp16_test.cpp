@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -154,6 +155,29 @@ TEST(Fp16, BulkHandlesLengthsThatAreNotMultiplesOfTheVectorWidth) {
       ASSERT_EQ(bits(back[i]), bits(half_to_float_ref(h[i])));
     }
   }
+}
+
+}  // namespace
+}  // namespace ane
+
+namespace ane {
+namespace {
+
+// bf16 against a float64 model: the nearest value with 8 significant bits, ties to even.
+TEST(Bf16, RoundsToNearestEvenAndWidensExactly) {
+  std::mt19937 rng(5);
+  for (int i = 0; i < 200000; ++i) {
+    const float f = from_bits(rng() & 0xBFFFFFFFu);  // finite, any exponent below 2^64
+    const uint16_t b = float_to_bf16(f);
+    const double lo = bf16_to_float(b);
+    ASSERT_EQ(static_cast<uint32_t>(bits(static_cast<float>(lo))) & 0xFFFFu, 0u);
+    const double ulp = std::ldexp(1.0, std::max(std::ilogb(lo == 0 ? f : lo), -126) - 7);  // subnormals: fixed ulp
+    ASSERT_LE(std::fabs(lo - f), ulp / 2) << f;
+    if (std::fabs(lo - f) == ulp / 2) ASSERT_EQ(b & 1, 0) << "tie goes to even: " << f;
+  }
+  EXPECT_EQ(bf16_to_float(float_to_bf16(1.0f)), 1.0f);
+  EXPECT_TRUE(std::isnan(bf16_to_float(float_to_bf16(NAN))));
+  EXPECT_EQ(float_to_bf16(INFINITY), 0x7F80);
 }
 
 }  // namespace

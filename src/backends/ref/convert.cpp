@@ -49,53 +49,17 @@ Int saturating_cast(double v) {
 }
 
 template <typename T>
-T load(const uint8_t* p) {
-  T v;
-  std::memcpy(&v, p, sizeof(T));
-  return v;
-}
-template <typename T>
 void store(uint8_t* p, T v) {
   std::memcpy(p, &v, sizeof(T));
 }
 
-double bf16_value(uint16_t bits) {
-  const uint32_t u = static_cast<uint32_t>(bits) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-uint16_t bf16_bits_of_exact(double v) {  // v already representable in bf16
-  const float f = static_cast<float>(v);
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return static_cast<uint16_t>(u >> 16);
-}
-
-double decode_one(const uint8_t* p, DType dtype) {
-  switch (dtype) {
-    case DType::kFp16: return half_to_float(load<uint16_t>(p));
-    case DType::kBf16: return bf16_value(load<uint16_t>(p));
-    case DType::kFp32: return load<float>(p);
-    case DType::kInt8: return load<int8_t>(p);
-    case DType::kUint8: return load<uint8_t>(p);
-    case DType::kInt16: return load<int16_t>(p);
-    case DType::kUint16: return load<uint16_t>(p);
-    case DType::kInt32: return load<int32_t>(p);
-    case DType::kUint32: return load<uint32_t>(p);
-    case DType::kInt64: return static_cast<double>(load<int64_t>(p));
-    case DType::kUint64: return static_cast<double>(load<uint64_t>(p));
-    case DType::kBool: return load<uint8_t>(p) != 0 ? 1.0 : 0.0;
-    case DType::kString: return 0.0;
-  }
-  return 0.0;
-}
+double decode_one(const uint8_t* p, DType dtype) { return mil::load_element(p, dtype); }
 
 // `v` has already been through round_to_dtype, so every store below is exact.
 void encode_one(double v, DType dtype, uint8_t* p) {
   switch (dtype) {
     case DType::kFp16: store<uint16_t>(p, float_to_half(static_cast<float>(v))); break;
-    case DType::kBf16: store<uint16_t>(p, bf16_bits_of_exact(v)); break;
+    case DType::kBf16: store<uint16_t>(p, float_to_bf16(static_cast<float>(v))); break;
     case DType::kFp32: store<float>(p, static_cast<float>(v)); break;
     case DType::kInt8: store<int8_t>(p, saturating_cast<int8_t>(v)); break;
     case DType::kUint8: store<uint8_t>(p, saturating_cast<uint8_t>(v)); break;
