@@ -53,16 +53,25 @@ typedef struct ANEKernelHandle ANEKernelHandle;
 /* Initialises the shared engine; idempotent and thread-safe. Returns 0 on success, -1 on failure. */
 ANE_BRIDGE_API int ane_bridge_init(void);
 
-/* Compiles MIL text with one weight blob (may be NULL/0 when the program has no BLOBFILE). */
-ANE_BRIDGE_API ANEKernelHandle *ane_bridge_compile(const char *mil_text, size_t mil_len, const uint8_t *weight_data,
-                                    size_t weight_len, int n_inputs, const size_t *input_sizes, int n_outputs,
-                                    const size_t *output_sizes);
+/* Compiles function `main` of MIL text with one weight blob, named
+ * "@model_path/weights/weight.bin" (NULL/0 when the program has no BLOBFILE).
+ * input_sizes[i] / output_sizes[j]: byte sizes of the surfaces, each equal to its tensor's
+ * size in the program (else the compile fails). NULL on failure. Borrowed arguments are
+ * copied before it returns. */
+ANE_BRIDGE_API ANEKernelHandle *ane_bridge_compile(const char *mil_text, size_t mil_len,
+                                                   const uint8_t *weight_data, size_t weight_len,
+                                                   int n_inputs, const size_t *input_sizes,
+                                                   int n_outputs, const size_t *output_sizes);
 
-/* Compiles MIL text with several named weight files. */
-ANE_BRIDGE_API ANEKernelHandle *ane_bridge_compile_multi_weights(const char *mil_text, size_t mil_len, const char **weight_names,
-                                                  const uint8_t **weight_datas, const size_t *weight_lens,
-                                                  int n_weights, int n_inputs, const size_t *input_sizes,
-                                                  int n_outputs, const size_t *output_sizes);
+/* The same with n_weights named weight files: weight_names[k] is the path the MIL uses
+ * ("@model_path/weights/NAME.bin", matched exactly), weight_datas[k] / weight_lens[k] its
+ * bytes. Names must be distinct. */
+ANE_BRIDGE_API ANEKernelHandle *ane_bridge_compile_multi_weights(const char *mil_text, size_t mil_len,
+                                                                 const char **weight_names,
+                                                                 const uint8_t **weight_datas,
+                                                                 const size_t *weight_lens, int n_weights,
+                                                                 int n_inputs, const size_t *input_sizes,
+                                                                 int n_outputs, const size_t *output_sizes);
 
 /* Runs the kernel on its current input surfaces. Returns true on success. */
 ANE_BRIDGE_API bool ane_bridge_run(ANEKernelHandle *kernel);
@@ -100,10 +109,11 @@ ANE_BRIDGE_API uint8_t *ane_bridge_build_weight_blob_transposed(const float *src
  * `src` gives scale 1; NaN or infinite values are rejected. out_scale / out_zero_point
  * receive the parameters to put in the MIL. */
 ANE_BRIDGE_API uint8_t *ane_bridge_build_weight_blob_int8(const int8_t *src, int rows, int cols, size_t *out_len);
-ANE_BRIDGE_API uint8_t *ane_bridge_build_weight_blob_quantized(const float *src, int rows, int cols, float *out_scale,
-                                                size_t *out_len);
-ANE_BRIDGE_API uint8_t *ane_bridge_build_weight_blob_quantized_affine(const float *src, int rows, int cols, float *out_scale,
-                                                       int8_t *out_zero_point, size_t *out_len);
+ANE_BRIDGE_API uint8_t *ane_bridge_build_weight_blob_quantized(const float *src, int rows, int cols,
+                                                               float *out_scale, size_t *out_len);
+ANE_BRIDGE_API uint8_t *ane_bridge_build_weight_blob_quantized_affine(const float *src, int rows, int cols,
+                                                                      float *out_scale, int8_t *out_zero_point,
+                                                                      size_t *out_len);
 ANE_BRIDGE_API void ane_bridge_free_blob(void *ptr);
 
 /* OpenANE additions. */
