@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,17 +48,21 @@ class Engine {
 
   // Compiles function `function` of the MIL text. input_sizes[i] / output_sizes[j] are the
   // byte sizes the caller expects for parameter i / output j (the original's surface
-  // sizes); each must equal the declared tensor's size.
+  // sizes); each must equal the declared tensor's size. `options` overrides the engine's
+  // precision and threads for this kernel only (nullopt: the EngineOptions'); negative
+  // threads are an error.
   Expected<std::unique_ptr<Kernel>> compile(std::string_view mil_text, const WeightMap& weights,
                                             std::span<const size_t> input_sizes,
                                             std::span<const size_t> output_sizes,
-                                            std::string_view function = "main");
+                                            std::string_view function = "main",
+                                            std::optional<CompileOptions> options = std::nullopt);
 
   // The same from an already-built program (e.g. from the Builder), which it consumes.
   Expected<std::unique_ptr<Kernel>> compile_program(std::unique_ptr<mil::Program> program, const WeightMap& weights,
                                                     std::span<const size_t> input_sizes,
                                                     std::span<const size_t> output_sizes,
-                                                    std::string_view function = "main");
+                                                    std::string_view function = "main",
+                                                    std::optional<CompileOptions> options = std::nullopt);
 
   int compile_count() const;
   void reset_compile_count();
@@ -72,7 +77,8 @@ class Engine {
 
   Expected<std::unique_ptr<Kernel>> build_kernel(mil::Program& program, const WeightMap& weights,
                                                  std::span<const size_t> input_sizes,
-                                                 std::span<const size_t> output_sizes, std::string_view function);
+                                                 std::span<const size_t> output_sizes, std::string_view function,
+                                                 const std::optional<CompileOptions>& options);
 
   EngineOptions options_;
   std::unique_ptr<Backend> backend_;

@@ -43,8 +43,8 @@ std::vector<std::shared_ptr<Surface>> make_surfaces(const std::vector<mil::Tenso
 }  // namespace
 
 Kernel::Kernel(std::string name, std::unique_ptr<Executable> exe, const std::vector<mil::TensorType>& input_types,
-               const std::vector<mil::TensorType>& output_types)
-    : name_(std::move(name)), exe_(std::move(exe)), inputs_(make_surfaces(input_types)), outputs_(make_surfaces(output_types)) {}
+               const std::vector<mil::TensorType>& output_types, CompileOptions options)
+    : name_(std::move(name)), exe_(std::move(exe)), options_(options), inputs_(make_surfaces(input_types)), outputs_(make_surfaces(output_types)) {}
 
 Status Kernel::check_index(size_t idx, size_t count, const char* what) const {
   if (idx >= count) {

@@ -26,13 +26,15 @@ namespace ane {
 class Kernel {
  public:
   // Made by Engine::compile: takes ownership of `exe`; surfaces are created zero-filled,
-  // one per type.
+  // one per type. `options` records what `exe` was compiled with.
   Kernel(std::string name, std::unique_ptr<Executable> exe, const std::vector<mil::TensorType>& input_types,
-         const std::vector<mil::TensorType>& output_types);
+         const std::vector<mil::TensorType>& output_types, CompileOptions options = {});
   Kernel(const Kernel&) = delete;
   Kernel& operator=(const Kernel&) = delete;
 
   const std::string& name() const { return name_; }
+  // The precision and threads this kernel was compiled with.
+  const CompileOptions& compile_options() const { return options_; }
   size_t num_inputs() const { return inputs_.size(); }
   size_t num_outputs() const { return outputs_.size(); }
 
@@ -62,6 +64,7 @@ class Kernel {
 
   std::string name_;
   std::unique_ptr<Executable> exe_;
+  CompileOptions options_;
   std::vector<std::shared_ptr<Surface>> inputs_;
   std::vector<std::shared_ptr<Surface>> outputs_;
   std::atomic<bool> running_{false};  // set for the length of a run(): re-entry is an error

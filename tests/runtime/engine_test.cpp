@@ -98,5 +98,34 @@ TEST(Engine, TextWithoutMainIsAnErrorAndCostsNoCompile) {
   EXPECT_EQ(engine->compile_count(), 0);
 }
 
+TEST(Engine, PerCompileOptionsOverrideTheEngines) {
+  EngineOptions o;
+  o.precision = Precision::kFp32;
+  o.threads = 3;
+  auto created = Engine::create(o);
+  ASSERT_TRUE(created.ok());
+  auto& engine = *created;
+  const size_t in[] = {kBytes}, out[] = {kBytes};
+  auto plain = engine->compile_program(affine_program(8, 4, 2, 1), {}, in, out);
+  ASSERT_TRUE(plain.ok()) << plain.error().to_string();
+  EXPECT_EQ((*plain)->compile_options().precision, Precision::kFp32);
+  EXPECT_EQ((*plain)->compile_options().threads, 3);
+
+  CompileOptions override_opts;
+  override_opts.precision = Precision::kFp16;
+  override_opts.threads = 1;
+  auto k = engine->compile_program(affine_program(8, 4, 2, 1), {}, in, out, "main", override_opts);
+  ASSERT_TRUE(k.ok()) << k.error().to_string();
+  EXPECT_EQ((*k)->compile_options().precision, Precision::kFp16);
+  EXPECT_EQ((*k)->compile_options().threads, 1);
+  EXPECT_EQ(engine->options().precision, Precision::kFp32);  // the engine's own are unchanged
+
+  override_opts.threads = -2;
+  auto bad = engine->compile_program(affine_program(8, 4, 2, 1), {}, in, out, "main", override_opts);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("threads must be >= 0"), std::string::npos) << bad.error().message();
+  EXPECT_EQ(engine->compile_count(), 2);  // the failed compile gave its count back
+}
+
 }  // namespace
 }  // namespace ane
