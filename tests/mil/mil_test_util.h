@@ -47,7 +47,8 @@ class OpBench {
  private:
   Value* add(TensorType type, std::optional<Constant> k) {
     auto v = std::make_unique<Value>();
-    v->name = "v" + std::to_string(values_.size());
+    v->name = std::to_string(values_.size());
+    v->name.insert(v->name.begin(), 'v');  // not "v" + ...: GCC 12 warns falsely (-Wrestrict) on that
     v->type = std::move(type);
     v->kind = k ? ValueKind::kLiteral : ValueKind::kParam;
     v->constant = std::move(k);
