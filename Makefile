@@ -8,7 +8,8 @@ BUILD       ?= build
 JOBS        ?= $(shell nproc)
 CMAKE_FLAGS ?=
 # Debian packages the build and tests need.
-DEPS := cmake ninja-build g++ clang libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
+DEPS := cmake ninja-build g++ clang libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev \
+        libblis-pthread-dev libopenblas-dev libopenblas0-openmp libblis4-openmp libdnnl-dev
 
 .PHONY: all deps build run test test-asan test-fuzz bench portable clean
 
