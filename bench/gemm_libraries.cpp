@@ -169,8 +169,8 @@ void all_dnnl(benchmark::internal::Benchmark* b) {
 
 }  // namespace
 
-BENCHMARK(BM_Cblas)->Apply(all_cblas)->Unit(benchmark::kMillisecond)->MinTime(0.3);
-BENCHMARK(BM_Dnnl)->Apply(all_dnnl)->Unit(benchmark::kMillisecond)->MinTime(0.3);
-BENCHMARK(BM_PthreadAfterOmp)->Args({0, 1})->Args({2, 1})->Unit(benchmark::kMillisecond)->MinTime(0.3);
+BENCHMARK(BM_Cblas)->Apply(all_cblas)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
+BENCHMARK(BM_Dnnl)->Apply(all_dnnl)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
+BENCHMARK(BM_PthreadAfterOmp)->Args({0, 1})->Args({2, 1})->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
 
 BENCHMARK_MAIN();
