@@ -7,9 +7,12 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
+#include "core/timer.h"
 #include "mil/ir.h"
 
 namespace ane {
@@ -31,11 +34,39 @@ struct IoBuffers {
   std::span<const std::span<uint8_t>> outputs;
 };
 
+// One step of a profiled run: what ran, how long, and its estimated work.
+struct StepProfile {
+  std::string name;     // "conv 'q_proj'", "fused add+mul+silu"
+  std::string op_type;  // "conv", "fused_elementwise", "input", "output"
+  double ms = 0;
+  double flops = 0;     // compiler::op_cost estimates (0 when unknown)
+  double bytes = 0;
+};
+
+// What a compiled function holds (0 where a backend does not say).
+struct ExecutableStats {
+  size_t arena_bytes = 0;     // peak bytes of intermediates after the memory planner
+  size_t unshared_bytes = 0;  // what they would take without sharing
+  size_t constant_bytes = 0;  // constants and folded values, in fp32
+  size_t steps = 0;           // run-time steps
+  int folded_ops = 0, dead_ops = 0, merged_ops = 0, fused_ops = 0, view_ops = 0, taps = 0, fallback_ops = 0;
+};
+
 // A compiled function. run() is not re-entrant: one call at a time per Executable.
 class Executable {
  public:
   virtual ~Executable() = default;
   virtual Status run(const IoBuffers& io) = 0;
+  // run() with every step timed into `steps` (cleared first). Backends without steps
+  // report the whole run as one.
+  virtual Status profile(const IoBuffers& io, std::vector<StepProfile>& steps) {
+    steps.clear();
+    Timer t;
+    Status st = run(io);
+    steps.push_back({"run", "run", t.ms(), 0, 0});
+    return st;
+  }
+  virtual ExecutableStats stats() const { return {}; }
 };
 
 class Backend {

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "backends/cpu/cpu_backend.h"
 #include "backends/ref/ref_backend.h"
 #include "mil/parser.h"
 #include "mil/verifier.h"
@@ -11,7 +12,7 @@ namespace {
 
 Expected<std::unique_ptr<Backend>> make_backend(const std::string& kind) {
   if (kind == "ref") return make_reference_backend();
-  if (kind == "cpu") return Error(ErrorCode::kUnsupported, "backend 'cpu' is not available yet (use 'ref')");
+  if (kind == "cpu") return make_cpu_backend();
   return invalid_argument("unknown backend '" + kind + "' (expected 'ref' or 'cpu')");
 }
 

@@ -35,7 +35,7 @@ namespace ane {
 using WeightMap = mil::WeightMap;
 
 struct EngineOptions {
-  std::string backend = "ref";             // "ref": float64 reference ("cpu" comes later)
+  std::string backend = "cpu";             // "cpu": fast fp32 (backends/cpu); "ref": float64 reference
   Precision precision = Precision::kFp32;  // passed to the backend (ref always computes ideal math)
   int threads = 0;                         // 0: physical cores
   int compile_budget = 100;                // compiles allowed (the original's MAX_COMPILES); 0 = unlimited

@@ -1,0 +1,557 @@
+// The CPU backend's compiler and executable.
+//
+// compile(): graph analysis (DCE, CSE) -> storage pass (each value gets a root buffer and
+// an offset: constants and folded values in constant buffers, views and concat taps inside
+// other roots, fused elementwise chains in their head's root, everything else a fresh arena
+// root with a live interval) -> memory plan (arena offsets) -> lowering pass (each op's
+// family builds a step over bound pointers; folded ops run at once). run(): decode inputs
+// into the arena, run the steps, encode outputs.
+#include "backends/cpu/cpu_backend.h"
+
+#include <algorithm>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "backends/cpu/plan.h"
+#include "backends/ref/convert.h"
+#include "backends/ref/lowering.h"
+#include "compiler/memory_plan.h"
+#include "core/aligned_buffer.h"
+#include "core/fp16.h"
+
+namespace ane::cpu {
+
+bool fallback_supports(std::string_view type);
+
+namespace {
+
+struct Root {
+  bool is_const = false;
+  bool is_input = false;
+  int64_t elems = 0;
+  int first = 0, last = 0;  // step times: inputs 0, op i at i + 1, outputs read at N + 1
+  int parent = -1;          // a concat tap lives inside its concat's root
+  int64_t offset_in_parent = 0;
+  AlignedBuffer constant;   // is_const: elems floats
+  size_t arena_offset = 0;  // bytes
+};
+
+struct Loc {
+  int root = -1;
+  int64_t offset = 0;  // elements
+};
+
+struct Rounding {
+  float* data;
+  int64_t n;
+  mil::DType dtype;
+};
+
+struct CompiledStep {
+  std::string name, op_type;
+  compiler::OpCost cost;
+  StepFn run;
+  std::vector<Rounding> post;  // output dtype rounding after the step
+};
+
+struct IoBinding {
+  float* data;
+  int64_t n;
+  mil::DType dtype;
+  std::vector<double> staging;  // dtypes other than fp16/fp32 go through ref's converters
+};
+
+bool is_view_op(std::string_view t) {
+  return t == "reshape" || t == "expand_dims" || t == "squeeze" || t == "identity";
+}
+
+const FamilyEntry* find_family(std::string_view type) {
+  for (auto family : {gemm_ops(), reduce_ops(), shape_ops(), cast_ops()}) {
+    for (const FamilyEntry& e : family) {
+      if (e.type == type) return &e;
+    }
+  }
+  return nullptr;
+}
+
+void apply_post(const std::vector<Rounding>& post, bool round_floats) {
+  for (const Rounding& r : post) round_to_dtype(r.data, r.n, r.dtype, round_floats);
+}
+
+class CpuExecutable final : public Executable {
+ public:
+  explicit CpuExecutable(int threads) : runtime(threads) {}
+
+  Status run(const IoBuffers& io) override {
+    ANE_RETURN_IF_ERROR(read_inputs(io));
+    for (const CompiledStep& s : steps) ANE_RETURN_IF_ERROR(run_step(s));
+    return write_outputs(io);
+  }
+
+  Status profile(const IoBuffers& io, std::vector<StepProfile>& out) override {
+    out.clear();
+    Timer t;
+    ANE_RETURN_IF_ERROR(read_inputs(io));
+    out.push_back({"inputs", "input", t.ms(), 0, 0});
+    for (const CompiledStep& s : steps) {
+      t.reset();
+      ANE_RETURN_IF_ERROR(run_step(s));
+      out.push_back({s.name, s.op_type, t.ms(), s.cost.flops, s.cost.bytes});
+    }
+    t.reset();
+    ANE_RETURN_IF_ERROR(write_outputs(io));
+    out.push_back({"outputs", "output", t.ms(), 0, 0});
+    return {};
+  }
+
+  ExecutableStats stats() const override { return info; }
+
+  Runtime runtime;
+  AlignedBuffer arena;
+  std::vector<Root> roots;
+  std::vector<CompiledStep> steps;
+  std::vector<IoBinding> inputs, outputs;
+  bool round_fp16 = false;
+  ExecutableStats info;
+
+ private:
+  Status run_step(const CompiledStep& s) const {
+    if (s.run) {
+      Status st = s.run();
+      if (!st.ok()) return Error(st.error().code(), s.name + ": " + st.error().message());
+    }
+    apply_post(s.post, round_fp16);
+    return {};
+  }
+
+  Status read_inputs(const IoBuffers& io) {
+    if (io.inputs.size() != inputs.size() || io.outputs.size() != outputs.size()) {
+      return invalid_argument("cpu executable: expected " + std::to_string(inputs.size()) + " inputs and " +
+                              std::to_string(outputs.size()) + " outputs");
+    }
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      IoBinding& b = inputs[i];
+      const std::span<const uint8_t> bytes = io.inputs[i];
+      if (bytes.size() != static_cast<size_t>(b.n) * mil::dtype_size(b.dtype)) {
+        return invalid_argument("cpu executable: input " + std::to_string(i) + " has the wrong byte size");
+      }
+      if (b.dtype == mil::DType::kFp16) {
+        halves_to_floats(b.data, reinterpret_cast<const half_bits*>(bytes.data()), static_cast<size_t>(b.n));
+      } else if (b.dtype == mil::DType::kFp32) {
+        std::memcpy(b.data, bytes.data(), bytes.size());
+      } else {
+        ANE_RETURN_IF_ERROR(ref::decode(bytes, b.dtype, b.staging));
+        for (int64_t k = 0; k < b.n; ++k) b.data[k] = static_cast<float>(b.staging[static_cast<size_t>(k)]);
+      }
+    }
+    return {};
+  }
+
+  Status write_outputs(const IoBuffers& io) {
+    for (size_t j = 0; j < outputs.size(); ++j) {
+      IoBinding& b = outputs[j];
+      const std::span<uint8_t> bytes = io.outputs[j];
+      if (bytes.size() != static_cast<size_t>(b.n) * mil::dtype_size(b.dtype)) {
+        return invalid_argument("cpu executable: output " + std::to_string(j) + " has the wrong byte size");
+      }
+      if (b.dtype == mil::DType::kFp16) {
+        floats_to_halves(reinterpret_cast<half_bits*>(bytes.data()), b.data, static_cast<size_t>(b.n));
+      } else if (b.dtype == mil::DType::kFp32) {
+        std::memcpy(bytes.data(), b.data, bytes.size());
+      } else {
+        for (int64_t k = 0; k < b.n; ++k) b.staging[static_cast<size_t>(k)] = b.data[k];
+        ANE_RETURN_IF_ERROR(ref::encode(b.staging, b.dtype, bytes));
+      }
+    }
+    return {};
+  }
+};
+
+class PlanCompiler final : public LowerCtx {
+ public:
+  PlanCompiler(const mil::Function& fn, const CompileOptions& co, const CpuBackendOptions& bo, CpuExecutable& exe)
+      : fn_(fn), co_(co), bo_(bo), exe_(exe) {}
+
+  Status compile() {
+    graph_ = compiler::analyze_graph(fn_, {bo_.eliminate_dead_code, bo_.eliminate_common_subexpressions});
+    exe_.info.dead_ops = graph_.dead_ops;
+    exe_.info.merged_ops = graph_.merged_ops;
+    exe_.round_fp16 = co_.precision == Precision::kFp16;
+    count_uses();
+    ANE_RETURN_IF_ERROR(assign_storage());
+    plan_arena();
+    ANE_RETURN_IF_ERROR(lower_ops());
+    return bind_io();
+  }
+
+  // --- LowerCtx ---------------------------------------------------------------------
+  const mil::Value* arg(const mil::Op& op, std::string_view name) const override {
+    const mil::Value* v = op.arg_value(name);
+    return v ? graph_.canonical(v) : nullptr;
+  }
+  const mil::Value* canonical(const mil::Value* v) const override { return graph_.canonical(v); }
+  const float* data(const mil::Value* v) const override { return pointer(graph_.canonical(v)); }
+  float* mutable_data(const mil::Value* v) override { return pointer(graph_.canonical(v)); }
+  bool is_constant(const mil::Value* v) const override {
+    const mil::Value* c = graph_.canonical(v);
+    if (c->is_constant()) return true;
+    auto it = loc_.find(c);
+    return it != loc_.end() && top(it->second).first->is_const;
+  }
+  bool is_tap(const mil::Value* v) const override { return taps_.count(graph_.canonical(v)) > 0; }
+  Runtime& runtime() override { return exe_.runtime; }
+  Precision precision() const override { return co_.precision; }
+
+ private:
+  // --- storage pass -----------------------------------------------------------------
+  void count_uses() {
+    for (const mil::Op* op : graph_.ops) {
+      for (const auto& [name, a] : op->args) {
+        for (const mil::Value* v : a.values) ++uses_[graph_.canonical(v)];
+      }
+    }
+    for (const mil::Value* v : fn_.outputs) ++uses_[graph_.canonical(v)];
+  }
+
+  int new_root(int64_t elems, int time) {
+    Root r;
+    r.elems = elems;
+    r.first = r.last = time;
+    exe_.roots.push_back(std::move(r));
+    return static_cast<int>(exe_.roots.size()) - 1;
+  }
+
+  // A constant root holding the IR constant's values as fp32 (rounded in fp16 mode).
+  Status materialize(const mil::Value* v) {
+    const mil::Constant& c = *v->constant;
+    if (c.type.dtype == mil::DType::kString) return {};
+    if (!c.has_data()) return ref::op_error(*v->producer, "", "constant '" + v->name + "' has no data (unresolved BLOBFILE weight?)");
+    const int r = new_root(c.type.num_elements(), 0);
+    Root& root = exe_.roots[static_cast<size_t>(r)];
+    root.is_const = true;
+    root.constant = AlignedBuffer(static_cast<size_t>(root.elems) * sizeof(float));
+    float* dst = root.constant.as<float>();
+    if (c.type.dtype == mil::DType::kFp16) {
+      halves_to_floats(dst, reinterpret_cast<const half_bits*>(c.data.data()), static_cast<size_t>(root.elems));
+    } else if (c.type.dtype == mil::DType::kFp32) {
+      std::memcpy(dst, c.data.data(), static_cast<size_t>(root.elems) * sizeof(float));
+    } else {
+      for (int64_t i = 0; i < root.elems; ++i) dst[i] = static_cast<float>(c.element_as_double(i));
+    }
+    if (mil::is_float(c.type.dtype)) round_to_dtype(dst, root.elems, c.type.dtype, exe_.round_fp16);
+    exe_.info.constant_bytes += static_cast<size_t>(root.elems) * sizeof(float);
+    loc_[v] = {r, 0};
+    return {};
+  }
+
+  // Marks v (canonical) read at `time`, creating constant roots on first sight.
+  Status touch(const mil::Value* v, int time) {
+    if (!loc_.count(v)) {
+      if (!v->is_constant()) return Error(ErrorCode::kInternal, "value '" + v->name + "' used before it is defined", v->loc);
+      ANE_RETURN_IF_ERROR(materialize(v));
+      if (!loc_.count(v)) return {};  // strings
+    }
+    Root& r = *top(loc_.at(v)).first;
+    r.last = std::max(r.last, time);
+    return {};
+  }
+
+  bool all_args_constant(const mil::Op& op) const {
+    for (const auto& [name, a] : op.args) {
+      for (const mil::Value* v : a.values) {
+        if (!is_constant(v)) return false;
+      }
+    }
+    return !op.args.empty();
+  }
+
+  Status assign_storage() {
+    for (const mil::Value* v : fn_.inputs) {
+      const int r = new_root(v->type.num_elements(), 0);
+      exe_.roots[static_cast<size_t>(r)].is_input = true;
+      loc_[v] = {r, 0};
+    }
+    const int n = static_cast<int>(graph_.ops.size());
+    for (int i = 0; i < n; ++i) {
+      const mil::Op& op = *graph_.ops[static_cast<size_t>(i)];
+      const int time = i + 1;
+      for (const auto& [name, a] : op.args) {
+        for (const mil::Value* v : a.values) ANE_RETURN_IF_ERROR(touch(graph_.canonical(v), time));
+      }
+      ANE_RETURN_IF_ERROR(place_outputs(op, time));
+    }
+    for (const mil::Value* v : fn_.outputs) ANE_RETURN_IF_ERROR(touch(graph_.canonical(v), n + 1));
+    return {};
+  }
+
+  Status place_outputs(const mil::Op& op, int time) {
+    if (op.type == "const") {
+      for (const mil::Value* v : op.outputs) {
+        if (v->is_constant()) ANE_RETURN_IF_ERROR(materialize(v));
+      }
+      return {};
+    }
+    if (bo_.fold_constants && all_args_constant(op)) {
+      folded_.insert(&op);
+      for (const mil::Value* v : op.outputs) {
+        const int r = new_root(v->type.num_elements(), time);
+        Root& root = exe_.roots[static_cast<size_t>(r)];
+        root.is_const = true;
+        root.constant = AlignedBuffer(static_cast<size_t>(root.elems) * sizeof(float));
+        exe_.info.constant_bytes += static_cast<size_t>(root.elems) * sizeof(float);
+        loc_[v] = {r, 0};
+      }
+      return {};
+    }
+    if (bo_.views_and_taps && is_view_op(op.type)) {
+      loc_[op.outputs[0]] = loc_.at(arg(op, "x"));
+      ++exe_.info.view_ops;
+      return {};
+    }
+    ANE_ASSIGN_OR_RETURN(std::optional<EwOpInfo> ew, elementwise_info(op));
+    if (ew && bo_.fuse_elementwise && extend_chain(op, *ew, time)) return {};
+    for (const mil::Value* v : op.outputs) loc_[v] = {new_root(v->type.num_elements(), time), 0};
+    if (ew) start_chain(op);
+    if (op.type == "concat" && bo_.views_and_taps) try_taps(op);
+    return {};
+  }
+
+  void start_chain(const mil::Op& op) {
+    chains_.push_back({&op});
+    chain_of_[&op] = static_cast<int>(chains_.size()) - 1;
+    chain_tail_[op.outputs[0]] = static_cast<int>(chains_.size()) - 1;
+  }
+
+  // Appends op to the chain whose tail is exactly one of its operands, when that tail
+  // has no other reader; the op's output then takes the chain's root.
+  bool extend_chain(const mil::Op& op, const EwOpInfo& info, int time) {
+    const mil::Value* x = arg(op, "x");
+    const mil::Value* y = is_binary(info.kind) ? arg(op, "y") : nullptr;
+    const bool x_tail = chain_tail_.count(x) > 0, y_tail = y && chain_tail_.count(y) > 0;
+    if (x_tail == y_tail || (y && x == y)) return false;
+    const mil::Value* tail = x_tail ? x : y;
+    const int c = chain_tail_.at(tail);
+    const mil::Value* out = op.outputs[0];
+    if (uses_[tail] != 1 || tail->type.shape != out->type.shape || chains_[static_cast<size_t>(c)].size() >= 7) {
+      return false;
+    }
+    chain_tail_.erase(tail);
+    chain_tail_[out] = c;
+    chains_[static_cast<size_t>(c)].push_back(&op);
+    chain_of_[&op] = c;
+    loc_[out] = loc_.at(tail);
+    for (const mil::Op* member : chains_[static_cast<size_t>(c)]) {
+      for (const auto& [name, a] : member->args) {
+        for (const mil::Value* v : a.values) (void)touch(graph_.canonical(v), time);
+      }
+    }
+    ++exe_.info.fused_ops;
+    return true;
+  }
+
+  // concat along an axis with nothing before it: each input can be written in place by
+  // its producer when it owns a whole arena root of its own.
+  void try_taps(const mil::Op& op) {
+    auto interleave = ref::bool_arg(op, "interleave", false);
+    auto raw = ref::int_arg(op, "axis");
+    const mil::Value* out = op.outputs[0];
+    if (!interleave.ok() || *interleave || !raw.ok()) return;
+    const int rank = out->type.rank();
+    if (*raw < -rank || *raw >= rank) return;
+    const int axis = ref::normalize_axis(*raw, rank);
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < rank; ++d) {
+      if (d < axis) outer *= out->type.shape[static_cast<size_t>(d)];
+      if (d > axis) inner *= out->type.shape[static_cast<size_t>(d)];
+    }
+    if (outer != 1) return;
+    const int out_root = loc_.at(out).root;
+    int64_t at = 0;
+    for (const mil::Value* raw_v : op.arg("values")->values) {
+      const mil::Value* v = graph_.canonical(raw_v);
+      const int64_t len = v->type.shape[static_cast<size_t>(axis)];
+      const Loc l = loc_.at(v);
+      Root& r = exe_.roots[static_cast<size_t>(l.root)];
+      if (l.offset == 0 && r.parent < 0 && !r.is_const && !r.is_input && l.root != out_root &&
+          r.elems == v->type.num_elements() && !taps_.count(v)) {
+        r.parent = out_root;
+        r.offset_in_parent = at * inner;
+        taps_.insert(v);
+        ++exe_.info.taps;
+      }
+      at += len;
+    }
+  }
+
+  std::pair<Root*, int64_t> top(Loc l) const {
+    int64_t off = l.offset;
+    Root* r = &exe_.roots[static_cast<size_t>(l.root)];
+    while (r->parent >= 0) {
+      off += r->offset_in_parent;
+      r = &exe_.roots[static_cast<size_t>(r->parent)];
+    }
+    return {r, off};
+  }
+
+  float* pointer(const mil::Value* v) const {
+    auto it = loc_.find(v);
+    if (it == loc_.end()) return nullptr;
+    auto [r, off] = top(it->second);
+    if (r->is_const) return r->constant.as<float>() + off;
+    return reinterpret_cast<float*>(exe_.arena.data() + r->arena_offset) + off;
+  }
+
+  // --- memory plan ------------------------------------------------------------------
+  void plan_arena() {
+    // A tap's interval joins its concat root's.
+    for (Root& r : exe_.roots) {
+      if (r.parent < 0 || r.is_const) continue;
+      Root* t = &r;
+      while (t->parent >= 0) t = &exe_.roots[static_cast<size_t>(t->parent)];
+      t->first = std::min(t->first, r.first);
+      t->last = std::max(t->last, r.last);
+    }
+    std::vector<compiler::BufferLife> lives;
+    std::vector<size_t> which;
+    for (size_t i = 0; i < exe_.roots.size(); ++i) {
+      const Root& r = exe_.roots[i];
+      if (r.is_const || r.parent >= 0) continue;
+      lives.push_back({static_cast<size_t>(r.elems) * sizeof(float), r.first, r.last});
+      which.push_back(i);
+    }
+    const compiler::MemoryPlan plan = compiler::plan_memory(lives);
+    for (size_t k = 0; k < which.size(); ++k) exe_.roots[which[k]].arena_offset = plan.offsets[k];
+    exe_.arena = AlignedBuffer(plan.peak_bytes);
+    exe_.info.arena_bytes = plan.peak_bytes;
+    exe_.info.unshared_bytes = plan.total_bytes;
+  }
+
+  // --- lowering pass ----------------------------------------------------------------
+  Status lower_ops() {
+    for (const mil::Op* op : graph_.ops) {
+      if (op->type == "const" || (bo_.views_and_taps && is_view_op(op->type) && !folded_.count(op))) continue;
+      auto chain = chain_of_.find(op);
+      if (chain != chain_of_.end() && !folded_.count(op)) {
+        const auto& members = chains_[static_cast<size_t>(chain->second)];
+        if (members.back() == op) ANE_RETURN_IF_ERROR(add_chain_step(members));
+        continue;
+      }
+      ANE_RETURN_IF_ERROR(lower_one(*op));
+    }
+    exe_.info.steps = exe_.steps.size();
+    return {};
+  }
+
+  Status add_chain_step(const std::vector<const mil::Op*>& members) {
+    CompiledStep s;
+    ANE_ASSIGN_OR_RETURN(s.run, lower_chain(members, *this));
+    s.op_type = members.size() == 1 ? members[0]->type : "fused_elementwise";
+    s.name = members.size() == 1 ? members[0]->type + " '" + members[0]->display_name() + "'" : "fused";
+    for (const mil::Op* m : members) {
+      if (members.size() > 1) s.name += (m == members[0] ? " " : "+") + m->type;
+      const compiler::OpCost c = compiler::op_cost(*m);
+      s.cost.flops += c.flops;
+    }
+    const compiler::OpCost first = compiler::op_cost(*members.front());
+    const compiler::OpCost last = compiler::op_cost(*members.back());
+    s.cost.bytes = first.bytes + last.bytes;
+    exe_.steps.push_back(std::move(s));
+    return {};
+  }
+
+  Status lower_one(const mil::Op& op) {
+    CompiledStep s;
+    s.name = op.type + " '" + op.display_name() + "'";
+    s.op_type = op.type;
+    s.cost = compiler::op_cost(op);
+    const FamilyEntry* family = find_family(op.type);
+    Expected<StepFn> fn = family ? family->lower(op, *this) : Expected<StepFn>(Error(ErrorCode::kUnsupported, ""));
+    if (!fn.ok() && fn.error().code() == ErrorCode::kUnsupported) {
+      fn = lower_fallback(op, *this);
+      ++exe_.info.fallback_ops;
+    }
+    if (!fn.ok()) return fn.error();
+    s.run = std::move(*fn);
+    for (const mil::Value* v : op.outputs) {
+      const mil::Value* c = graph_.canonical(v);
+      s.post.push_back({pointer(c), c->type.num_elements(), c->type.dtype});
+    }
+    if (folded_.count(&op)) {
+      if (s.run) {
+        Status st = s.run();
+        if (!st.ok()) return Error(st.error().code(), s.name + ": " + st.error().message(), op.loc);
+      }
+      apply_post(s.post, exe_.round_fp16);
+      ++exe_.info.folded_ops;
+      return {};
+    }
+    if (s.run) exe_.steps.push_back(std::move(s));
+    return {};
+  }
+
+  Status bind_io() {
+    for (const mil::Value* v : fn_.inputs) {
+      if (v->type.dtype == mil::DType::kString) {
+        return Error(ErrorCode::kUnsupported, "input '" + v->name + "' is a string tensor", v->loc);
+      }
+      exe_.inputs.push_back(binding(v));
+    }
+    for (const mil::Value* v : fn_.outputs) {
+      const mil::Value* c = graph_.canonical(v);
+      if (pointer(c) == nullptr) return Error(ErrorCode::kInternal, "output '" + v->name + "' is never defined", v->loc);
+      IoBinding b = binding(c);
+      b.dtype = v->type.dtype;
+      exe_.outputs.push_back(std::move(b));
+    }
+    return {};
+  }
+
+  IoBinding binding(const mil::Value* v) const {
+    IoBinding b{pointer(v), v->type.num_elements(), v->type.dtype, {}};
+    if (b.dtype != mil::DType::kFp16 && b.dtype != mil::DType::kFp32) b.staging.resize(static_cast<size_t>(b.n));
+    return b;
+  }
+
+  const mil::Function& fn_;
+  const CompileOptions& co_;
+  const CpuBackendOptions& bo_;
+  CpuExecutable& exe_;
+  compiler::GraphAnalysis graph_;
+  std::unordered_map<const mil::Value*, int> uses_;
+  std::unordered_map<const mil::Value*, Loc> loc_;
+  std::unordered_set<const mil::Op*> folded_;
+  std::unordered_set<const mil::Value*> taps_;
+  std::vector<std::vector<const mil::Op*>> chains_;
+  std::unordered_map<const mil::Op*, int> chain_of_;
+  std::unordered_map<const mil::Value*, int> chain_tail_;
+};
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(CpuBackendOptions options) : options_(options) {}
+
+  std::string_view name() const override { return "cpu"; }
+  bool supports_op(const mil::Op& op) const override {
+    return find_family(op.type) != nullptr || fallback_supports(op.type);
+  }
+
+  Expected<std::unique_ptr<Executable>> compile(const mil::Function& fn, const CompileOptions& options) override {
+    auto exe = std::make_unique<CpuExecutable>(options.threads);
+    PlanCompiler pc(fn, options, options_, *exe);
+    ANE_RETURN_IF_ERROR(pc.compile());
+    return std::unique_ptr<Executable>(std::move(exe));
+  }
+
+ private:
+  CpuBackendOptions options_;
+};
+
+}  // namespace
+}  // namespace ane::cpu
+
+namespace ane {
+std::unique_ptr<Backend> make_cpu_backend(CpuBackendOptions options) {
+  return std::make_unique<cpu::CpuBackend>(options);
+}
+}  // namespace ane

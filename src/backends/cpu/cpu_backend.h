@@ -1,0 +1,29 @@
+// The fast CPU backend: MIL functions compiled into a plan of fp32 steps over one arena,
+// every pointer bound at compile time. GEMMs (1x1 conv, matmul, linear) run on BLIS;
+// elementwise ops are fused into chains; constants are converted to fp32 once and ops on
+// constants are folded; dead and duplicate ops are dropped; reshapes are views and concat
+// inputs are written in place. Ops without a fast kernel run through the reference kernels.
+//
+// Numerics (docs/numerics.md): Precision::kFp32 computes in fp32 whatever the declared
+// dtypes; Precision::kFp16 rounds every op's float result to fp16 (overflow to inf,
+// underflow through fp16 subnormals to zero), as the ANE datapath would.
+#pragma once
+
+#include <memory>
+
+#include "backends/backend.h"
+
+namespace ane {
+
+struct CpuBackendOptions {
+  bool fuse_elementwise = true;    // off: every elementwise op is its own pass (for benchmarks)
+  bool fold_constants = true;      // ops on constants computed at compile time
+  bool eliminate_dead_code = true;
+  bool eliminate_common_subexpressions = true;
+  bool views_and_taps = true;      // reshape-like ops alias, concat inputs written in place
+};
+
+// A new CPU backend, owned by the caller. Its Executables do not refer back to it.
+std::unique_ptr<Backend> make_cpu_backend(CpuBackendOptions options = {});
+
+}  // namespace ane

@@ -1,0 +1,137 @@
+// Linear family: 1x1 convolutions, matmul and linear as BLIS sgemm calls (docs/gemm-choice.md).
+// Constant weights are already fp32 in the executable's constant buffer (converted once at
+// compile time), laid out so that BLIS reads them with unit stride; the thread count goes
+// to BLIS per call (rntm_t), so no global BLAS state is touched. Convolutions other than
+// 1x1 / stride 1 / no padding / groups 1 fall back to the reference kernel.
+#include <blis.h>
+
+#include <algorithm>
+#include <string>
+
+#include "backends/cpu/plan.h"
+#include "backends/ref/elementwise.h"
+#include "backends/ref/linear.h"
+#include "backends/ref/lowering.h"
+
+namespace ane::cpu {
+namespace {
+
+struct MatrixRef {
+  const float* data;
+  int64_t rs, cs;  // row and column strides, in elements
+};
+
+// c[m, n] = a[m, k] b[k, n] (+ c when accumulate), c row-major.
+void sgemm(MatrixRef a, MatrixRef b, float* c, int64_t m, int64_t n, int64_t k, int threads) {
+  rntm_t rntm = BLIS_RNTM_INITIALIZER;
+  bli_rntm_set_num_threads(threads, &rntm);
+  float one = 1.0f, zero = 0.0f;
+  bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &one, const_cast<float*>(a.data), a.rs, a.cs,
+               const_cast<float*>(b.data), b.rs, b.cs, &zero, c, n, 1, nullptr, &rntm);
+}
+
+Error not_fast(const mil::Op& op, const std::string& why) {
+  return ref::op_error(op, "", why, ErrorCode::kUnsupported);
+}
+
+// y[n] = w [Cout, Cin] @ x[n] [Cin, HW] (+ bias per output channel).
+Expected<StepFn> lower_conv(const mil::Op& op, LowerCtx& ctx) {
+  const mil::Value* x = ctx.arg(op, "x");
+  const mil::Value* w = ctx.arg(op, "weight");
+  const mil::Value* bias = ctx.arg(op, "bias");
+  ANE_ASSIGN_OR_RETURN(int64_t groups, ref::int_arg(op, "groups", 1));
+  const int spatial = x->type.rank() - 2;
+  ANE_ASSIGN_OR_RETURN(std::vector<int64_t> strides, ref::ints_arg(op, "strides", std::vector<int64_t>(static_cast<size_t>(std::max(spatial, 0)), 1)));
+  ANE_ASSIGN_OR_RETURN(std::string pad_type, ref::string_arg(op, "pad_type", "valid"));
+  std::vector<int64_t> pad;
+  if (pad_type == "custom") {
+    ANE_ASSIGN_OR_RETURN(pad, ref::ints_arg(op, "pad"));
+  }
+  const bool one_by_one = spatial >= 1 && w->type.rank() == x->type.rank() &&
+                          std::all_of(w->type.shape.begin() + 2, w->type.shape.end(), [](int64_t d) { return d == 1; });
+  const bool plain = groups == 1 && std::all_of(strides.begin(), strides.end(), [](int64_t s) { return s == 1; }) &&
+                     std::all_of(pad.begin(), pad.end(), [](int64_t p) { return p == 0; });
+  if (!one_by_one || !plain) return not_fast(op, "only 1x1 convolutions run as GEMM");
+  const mil::Value* y = op.outputs[0];
+  const int64_t batch = x->type.shape[0], cin = x->type.shape[1], cout = w->type.shape[0];
+  const int64_t hw = x->type.num_elements() / (batch * cin);
+  const float* xp = ctx.data(x);
+  const float* wp = ctx.data(w);
+  const float* bp = bias ? ctx.data(bias) : nullptr;
+  float* yp = ctx.mutable_data(y);
+  Runtime* rt = &ctx.runtime();
+  const Kernels* k = &ctx.k();
+  return StepFn([=] {
+    for (int64_t n = 0; n < batch; ++n) {
+      float* yn = yp + n * cout * hw;
+      sgemm({wp, cin, 1}, {xp + n * cin * hw, hw, 1}, yn, cout, hw, cin, rt->threads());
+      if (bp) k->add_row_bias(yn, bp, cout, hw);
+    }
+    return Status();
+  });
+}
+
+struct BatchPair {
+  int64_t x, y;  // element offsets of one batch's matrices
+};
+
+Expected<StepFn> lower_matmul(const mil::Op& op, LowerCtx& ctx) {
+  const mil::Value* x = ctx.arg(op, "x");
+  const mil::Value* y = ctx.arg(op, "y");
+  ANE_ASSIGN_OR_RETURN(bool tx_arg, ref::bool_arg(op, "transpose_x", false));
+  ANE_ASSIGN_OR_RETURN(bool ty_arg, ref::bool_arg(op, "transpose_y", false));
+  const ref::MatmulDims d = ref::matmul_dims(x->type.shape, y->type.shape, tx_arg, ty_arg);
+  if (!d.valid) return ref::op_error(op, "y", "operands do not multiply");
+  const bool tx = x->type.rank() > 1 && tx_arg, ty = y->type.rank() > 1 && ty_arg;
+  const int64_t m = d.m, n = d.n, kk = d.k;
+  const MatrixRef a{ctx.data(x), tx ? 1 : kk, tx ? m : 1};
+  const MatrixRef b{ctx.data(y), ty ? 1 : n, ty ? kk : 1};
+  std::vector<BatchPair> batches;
+  ref::for_each_broadcast<2>(d.batch_out, {&d.batch_x, &d.batch_y}, [&](int64_t, const std::array<int64_t, 2>& o) {
+    batches.push_back({o[0] * m * kk, o[1] * kk * n});
+  });
+  float* out = ctx.mutable_data(op.outputs[0]);
+  Runtime* rt = &ctx.runtime();
+  return StepFn([=] {
+    for (size_t i = 0; i < batches.size(); ++i) {
+      sgemm({a.data + batches[i].x, a.rs, a.cs}, {b.data + batches[i].y, b.rs, b.cs},
+            out + static_cast<int64_t>(i) * m * n, m, n, kk, rt->threads());
+    }
+    return Status();
+  });
+}
+
+// out[r, o] = sum_i x[r, i] w[o, i] + bias[o]: b = w read transposed.
+Expected<StepFn> lower_linear(const mil::Op& op, LowerCtx& ctx) {
+  const mil::Value* x = ctx.arg(op, "x");
+  const mil::Value* w = ctx.arg(op, "weight");
+  const mil::Value* bias = ctx.arg(op, "bias");
+  const int64_t din = w->type.shape[1], dout = w->type.shape[0];
+  const int64_t rows = x->type.num_elements() / std::max<int64_t>(din, 1);
+  const float* xp = ctx.data(x);
+  const float* wp = ctx.data(w);
+  const float* bp = bias ? ctx.data(bias) : nullptr;
+  float* out = ctx.mutable_data(op.outputs[0]);
+  Runtime* rt = &ctx.runtime();
+  return StepFn([=] {
+    sgemm({xp, din, 1}, {wp, 1, din}, out, rows, dout, din, rt->threads());
+    if (bp) {
+      for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t o = 0; o < dout; ++o) out[r * dout + o] += bp[o];
+      }
+    }
+    return Status();
+  });
+}
+
+constexpr FamilyEntry kGemmOps[] = {
+    {"conv", lower_conv},
+    {"matmul", lower_matmul},
+    {"linear", lower_linear},
+};
+
+}  // namespace
+
+std::span<const FamilyEntry> gemm_ops() { return kGemmOps; }
+
+}  // namespace ane::cpu

@@ -1,0 +1,43 @@
+// The CPU backend's inner loops over fp32 arrays, in two builds of the same source
+// (kernels_impl.inc): AVX2/FMA/F16C and portable x86-64. kernels() picks one, once, from
+// core/cpu_features.h; everything else calls through the table.
+#pragma once
+
+#include <cstdint>
+
+namespace ane::cpu {
+
+// The elementwise ops a fused chain can hold. Binary ops combine the running value `acc`
+// with another operand; unary ops read only `acc`; p0/p1 are the op's scalar parameters.
+enum class EwKind : uint8_t {
+  kAdd, kSub, kMul, kDiv, kPow, kMax, kMin,                          // binary
+  kSigmoid, kTanh, kRelu, kGeluExact, kGeluTanh, kGeluSigmoid, kSilu,  // unary
+  kExp, kLog, kSqrt, kRsqrt, kInverse, kClip,
+};
+inline bool is_binary(EwKind k) { return k <= EwKind::kMin; }
+
+enum class ReduceKind : uint8_t { kSum, kMax, kMin };
+
+struct Kernels {
+  const char* isa;  // "avx2" or "portable"
+  // acc[i] = op(acc[i], other[i * other_stride]) (operands swapped when acc_is_rhs), or
+  // acc[i] = op(acc[i]) for unary kinds. other_stride is 0 (broadcast) or 1.
+  void (*ew)(EwKind kind, float* acc, const float* other, int64_t other_stride, int64_t n, float p0, float p1,
+             bool acc_is_rhs);
+  // x[i] = the nearest fp16 value (ties to even, overflow to inf, fp16 subnormals).
+  void (*round_fp16)(float* x, int64_t n);
+  // y[k, i] = softmax over k of x[k, i], k < n, i < inner (row k at x + k * inner).
+  void (*softmax)(const float* x, float* y, int64_t n, int64_t inner);
+  // y[i] = reduce over k < n of x[k * inner + i], i < inner.
+  void (*reduce)(ReduceKind kind, const float* x, float* y, int64_t n, int64_t inner);
+  // y[k, i] = (x[k, i] - mean_i) / sqrt(var_i + eps) * gamma[k] + beta[k] (gamma/beta may be null).
+  void (*layer_norm)(const float* x, float* y, int64_t n, int64_t inner, const float* gamma, const float* beta,
+                     float eps);
+  // y[r, i] += bias[r] for a [rows, inner] block.
+  void (*add_row_bias)(float* y, const float* bias, int64_t rows, int64_t inner);
+};
+
+const Kernels& kernels();
+const Kernels& portable_kernels();  // for tests: the other path, also on AVX2 machines
+
+}  // namespace ane::cpu

@@ -1,0 +1,84 @@
+// What the CPU backend's compiler hands its families and what an executable runs.
+//
+// Every value lives in fp32 (integer and bool values too, kept integral) at a pointer fixed
+// at compile time: in the arena (intermediates, inputs; shared by the memory planner), in a
+// constant buffer (consts, pre-converted to fp32, and folded ops), or inside another value's
+// buffer (views: reshape/squeeze/expand_dims/identity; concat taps). A family's lower
+// function reads its op's operands through LowerCtx and returns a StepFn that captures only
+// those pointers and plain parameters; running it allocates nothing.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends/backend.h"
+#include "backends/cpu/kernels.h"
+#include "compiler/graph.h"
+#include "compiler/op_cost.h"
+#include "core/status.h"
+#include "core/thread_pool.h"
+#include "mil/ir.h"
+
+namespace ane::cpu {
+
+using Shape = std::vector<int64_t>;
+using StepFn = std::function<Status()>;
+
+inline constexpr int kMaxRank = 8;
+
+// Run-time services shared by an executable's steps (the pool, the GEMM thread count).
+struct Runtime {
+  explicit Runtime(int threads) : pool(threads) {}
+  ThreadPool pool;
+  int threads() { return pool.size(); }
+};
+
+class LowerCtx {
+ public:
+  virtual ~LowerCtx() = default;
+  // The canonical value of a single-valued argument (nullptr when absent).
+  virtual const mil::Value* arg(const mil::Op& op, std::string_view name) const = 0;
+  virtual const mil::Value* canonical(const mil::Value* v) const = 0;
+  virtual const float* data(const mil::Value* v) const = 0;  // where v's elements are
+  virtual float* mutable_data(const mil::Value* v) = 0;      // an op's output
+  virtual bool is_constant(const mil::Value* v) const = 0;
+  // True when v was written in place by its producer (a concat tap): no copy needed.
+  virtual bool is_tap(const mil::Value* v) const = 0;
+  virtual Runtime& runtime() = 0;
+  virtual Precision precision() const = 0;
+  const Kernels& k() const { return kernels(); }
+};
+
+// A family's lowering of one op; an empty StepFn means "nothing to do at run time".
+using LowerFn = Expected<StepFn> (*)(const mil::Op& op, LowerCtx& ctx);
+struct FamilyEntry {
+  std::string_view type;
+  LowerFn lower;
+};
+
+// The fast families (one file each); ops not listed run through fallback.cpp.
+std::span<const FamilyEntry> gemm_ops();
+std::span<const FamilyEntry> reduce_ops();
+std::span<const FamilyEntry> shape_ops();
+std::span<const FamilyEntry> cast_ops();
+
+// Elementwise chains (elementwise.cpp): which ops can join one, and the fused step.
+struct EwOpInfo {
+  EwKind kind;
+  float p0 = 0, p1 = 0;
+};
+// The chain kind of `op`, or nullopt when it is not a fusable float elementwise op.
+Expected<std::optional<EwOpInfo>> elementwise_info(const mil::Op& op);
+// One step running `ops` (each op's operand `chain_input[i]` is the previous op's result;
+// for ops[0] any operand) over tiles, writing the last op's output.
+Expected<StepFn> lower_chain(const std::vector<const mil::Op*>& ops, LowerCtx& ctx);
+
+// Any op of the reference backend, through its float64 kernel (fallback.cpp).
+Expected<StepFn> lower_fallback(const mil::Op& op, LowerCtx& ctx);
+
+// Rounds n values in place to what `dtype` can hold (fp16 only when rounding_fp16).
+void round_to_dtype(float* x, int64_t n, mil::DType dtype, bool round_fp16);
+
+}  // namespace ane::cpu

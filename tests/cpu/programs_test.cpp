@@ -1,0 +1,219 @@
+// Multi-op programs (RMSNorm + conv + SiLU, attention, concat taps, slice unpacking) against
+// the reference in both precisions, what the compiler did to them, and that running a
+// compiled plan allocates nothing.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "differential.h"
+
+// Counts global operator new calls while `g_counting` is set (this test binary only).
+namespace {
+std::atomic<bool> g_counting{false};
+std::atomic<long> g_allocations{0};
+}  // namespace
+
+void* operator new(std::size_t n) {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+// GCC cannot see that this file's operator new is malloc.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
+
+namespace ane::testing {
+namespace {
+
+using mil::Builder;
+using mil::DType;
+using mil::Value;
+
+std::vector<float> weights(size_t n, unsigned seed, float scale = 0.1f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(-scale, scale);
+  std::vector<float> v(n);
+  for (float& e : v) e = d(rng);
+  return v;
+}
+
+Value* weight(Builder& b, const std::string& name, std::vector<int64_t> shape, unsigned seed, float scale = 0.1f) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return b.const_tensor(name, mil::Constant::float_tensor(DType::kFp16, std::move(shape), weights(static_cast<size_t>(n), seed, scale)));
+}
+
+// x [1, C, 1, S] -> x * rsqrt(mean(x^2 over C) + eps) * gamma
+Value* rms_norm(Builder& b, Value* x, int64_t c, unsigned seed) {
+  Value* ms = b.reduce_mean(b.mul(x, x), {1}, true);
+  Value* r = b.rsqrt(b.add(ms, 1e-5));
+  return b.mul(b.mul(x, r), weight(b, "gamma" + std::to_string(seed), {1, c, 1, 1}, seed, 1.0f));
+}
+
+// RMSNorm -> gate/up 1x1 convs -> silu(gate) * up -> down conv, plus a residual add.
+std::unique_ptr<mil::Program> ffn_program(int64_t c, int64_t hidden, int64_t s) {
+  Builder b;
+  Value* x = b.input("x", {DType::kFp16, {1, c, 1, s}});
+  Value* n = rms_norm(b, x, c, 1);
+  Value* gate = b.conv(n, weight(b, "w1", {hidden, c, 1, 1}, 2));
+  Value* up = b.conv(n, weight(b, "w3", {hidden, c, 1, 1}, 3));
+  Value* h = b.mul(b.silu(gate), up);
+  Value* down = b.conv(h, weight(b, "w2", {c, hidden, 1, 1}, 4));
+  b.output(b.add(x, down));
+  return finish(b);
+}
+
+// Single-head-group attention over channel-first q, k, v unpacked from one [1, 3C, 1, S]
+// input with slice_by_size; heads concatenated back (taps) and projected.
+std::unique_ptr<mil::Program> attention_program(int64_t heads, int64_t dim, int64_t s) {
+  const int64_t c = heads * dim;
+  Builder b;
+  Value* qkv = b.input("qkv", {DType::kFp16, {1, 3 * c, 1, s}});
+  Value* q = b.slice_by_size(qkv, {0, 0, 0, 0}, {1, c, 1, s});
+  Value* k = b.slice_by_size(qkv, {0, c, 0, 0}, {1, c, 1, s});
+  Value* v = b.slice_by_size(qkv, {0, 2 * c, 0, 0}, {1, c, 1, s});
+  auto heads_of = [&](Value* t) { return b.transpose(b.reshape(t, {1, heads, dim, s}), {0, 1, 3, 2}); };  // [1, H, S, D]
+  Value* scores = b.mul(b.matmul(heads_of(q), heads_of(k), false, true), 1.0 / std::sqrt(static_cast<double>(dim)));
+  Value* p = b.softmax(scores, -1);
+  Value* o = b.matmul(p, heads_of(v));                                  // [1, H, S, D]
+  Value* merged = b.reshape(b.transpose(o, {0, 1, 3, 2}), {1, c, 1, s});  // [1, C, 1, S]
+  Value* proj = b.conv(merged, weight(b, "wo", {c, c, 1, 1}, 5));
+  Value* gated = b.mul(b.sigmoid(proj), 2.0);
+  b.output(b.concat(1, {proj, gated, b.conv(merged, weight(b, "wx", {c, c, 1, 1}, 6))}));
+  return finish(b);
+}
+
+void compare_both(const mil::Function& fn, const std::string& what) {
+  for (Precision p : {Precision::kFp32, Precision::kFp16}) {
+    std::mt19937 rng(42);
+    expect_matches_reference(fn, random_inputs(fn, rng, -1.0, 1.0), p, what);
+  }
+}
+
+ExecutableStats stats_of(const mil::Function& fn, CpuBackendOptions o = {}) {
+  auto exe = make_cpu_backend(o)->compile(fn, {});
+  EXPECT_TRUE(exe.ok()) << exe.error().to_string();
+  return exe.ok() ? (*exe)->stats() : ExecutableStats{};
+}
+
+TEST(CpuPrograms, RmsNormConvSiluMatchesReference) {
+  auto p = ffn_program(24, 40, 19);
+  compare_both(*p->functions[0], "ffn");
+  const ExecutableStats s = stats_of(*p->functions[0]);
+  EXPECT_GT(s.fused_ops, 0);
+  EXPECT_EQ(s.fallback_ops, 0);
+  EXPECT_LT(s.arena_bytes, s.unshared_bytes);
+}
+
+TEST(CpuPrograms, AttentionMatchesReference) {
+  auto p = attention_program(3, 8, 13);
+  compare_both(*p->functions[0], "attention");
+  const ExecutableStats s = stats_of(*p->functions[0]);
+  EXPECT_EQ(s.taps, 3);  // every concat input written in place
+  EXPECT_GT(s.view_ops, 0);
+  EXPECT_EQ(s.fallback_ops, 0);
+}
+
+TEST(CpuPrograms, EveryPassCanBeTurnedOff) {
+  auto p = attention_program(2, 4, 5);
+  CpuBackendOptions off;
+  off.fuse_elementwise = off.fold_constants = off.eliminate_dead_code = off.eliminate_common_subexpressions =
+      off.views_and_taps = false;
+  std::mt19937 rng(7);
+  const mil::Function& fn = *p->functions[0];
+  expect_matches_reference(fn, random_inputs(fn, rng, -1.0, 1.0), Precision::kFp32, "no passes", off);
+  const ExecutableStats s = stats_of(fn, off);
+  EXPECT_EQ(s.fused_ops + s.taps + s.view_ops + s.folded_ops, 0);
+}
+
+TEST(CpuPrograms, FoldsConstantsAndDropsDeadAndDuplicateOps) {
+  Builder b;
+  Value* x = b.input("x", {DType::kFp32, {1, 8, 1, 5}});
+  Value* w = weight(b, "w", {8, 8, 1, 1}, 9);
+  Value* wf = b.cast(b.mul(b.cast(w, DType::kFp32), 2.0), DType::kFp16);  // all constant: folded
+  Value* xh = b.cast(x, DType::kFp16);
+  Value* a = b.conv(xh, wf);
+  Value* dup = b.conv(xh, wf);  // same as a: merged
+  b.relu(a);                    // unused: dead
+  b.output(b.add(a, dup));
+  auto p = finish(b);
+  compare_both(*p->functions[0], "fold/cse/dce");
+  const ExecutableStats s = stats_of(*p->functions[0]);
+  EXPECT_EQ(s.folded_ops, 3);
+  EXPECT_GE(s.merged_ops, 1);
+  EXPECT_EQ(s.dead_ops, 1);
+}
+
+TEST(CpuPrograms, Fp16ModeOverflowsAndUnderflowsLikeTheDatapath) {
+  Builder b;
+  Value* x = b.input("x", {DType::kFp32, {4}});
+  b.output(b.mul(b.mul(x, 1000.0), 1000.0));  // fp16: 1000 x overflows before the second multiply
+  b.output(b.mul(b.mul(x, 1e-6), 1e-3));      // fp16: underflows to 0
+  auto p = finish(b);
+  const mil::Function& fn = *p->functions[0];
+  auto cpu = make_cpu_backend();
+  auto fp32 = run_on(*cpu, fn, {{1, 2, 70, -100}}, Precision::kFp32);
+  auto fp16 = run_on(*cpu, fn, {{1, 2, 70, -100}}, Precision::kFp16);
+  ASSERT_TRUE(fp32.ok() && fp16.ok());
+  EXPECT_NEAR((*fp32)[0][2], 7e7, 1.0);
+  EXPECT_EQ((*fp16)[0][2], INFINITY);
+  EXPECT_EQ((*fp16)[0][3], -INFINITY);
+  EXPECT_NEAR((*fp32)[1][0], 1e-9, 1e-12);
+  EXPECT_EQ((*fp16)[1][0], 0.0);
+}
+
+TEST(CpuPrograms, AllocationCounterCounts) {
+  g_allocations = 0;
+  g_counting = true;
+  auto* p = new std::vector<int>(3);
+  g_counting = false;
+  delete p;
+  EXPECT_GE(g_allocations.load(), 1);
+}
+
+TEST(CpuPrograms, RunningAllocatesNothing) {
+  for (auto& program : {ffn_program(32, 48, 21), attention_program(2, 8, 16)}) {
+    const mil::Function& fn = *program->functions[0];
+    for (Precision prec : {Precision::kFp32, Precision::kFp16}) {
+      auto exe = make_cpu_backend()->compile(fn, {prec, 2});
+      ASSERT_TRUE(exe.ok()) << exe.error().to_string();
+      ASSERT_EQ((*exe)->stats().fallback_ops, 0);
+      std::mt19937 rng(3);
+      Io io(fn, random_inputs(fn, rng));
+      const IoBuffers buffers = io.buffers();
+      ASSERT_TRUE((*exe)->run(buffers).ok());  // warm up (thread start-up, BLIS init)
+      g_allocations = 0;
+      g_counting = true;
+      Status st;
+      for (int i = 0; i < 3; ++i) st = (*exe)->run(buffers);
+      g_counting = false;
+      ASSERT_TRUE(st.ok());
+      EXPECT_EQ(g_allocations.load(), 0);
+    }
+  }
+}
+
+TEST(CpuPrograms, ProfileNamesEveryStep) {
+  auto p = ffn_program(16, 24, 9);
+  const mil::Function& fn = *p->functions[0];
+  auto exe = make_cpu_backend()->compile(fn, {});
+  ASSERT_TRUE(exe.ok());
+  std::mt19937 rng(5);
+  Io io(fn, random_inputs(fn, rng));
+  std::vector<StepProfile> steps;
+  ASSERT_TRUE((*exe)->profile(io.buffers(), steps).ok());
+  ASSERT_EQ(steps.size(), (*exe)->stats().steps + 2);  // + inputs and outputs
+  double conv_flops = 0;
+  for (const auto& s : steps) {
+    if (s.op_type == "conv") conv_flops += s.flops;
+  }
+  EXPECT_EQ(conv_flops, 2.0 * 9 * (16 * 24 * 2 + 24 * 16));
+}
+
+}  // namespace
+}  // namespace ane::testing
