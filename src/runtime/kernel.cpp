@@ -8,30 +8,20 @@ namespace {
 
 // Holds the locks of a set of surfaces for a run: each surface once (exclusive if it is
 // written), taken in address order so that kernels sharing surfaces cannot deadlock.
-class SurfaceLocks {
+// Holds the locks of a precomputed lock order for the length of a run (no allocation).
+class HeldLocks {
  public:
-  SurfaceLocks(const std::vector<std::shared_ptr<Surface>>& readers, const std::vector<std::shared_ptr<Surface>>& writers) {
-    for (const auto& s : readers) held_.push_back({s.get(), false});
-    for (const auto& s : writers) held_.push_back({s.get(), true});
-    std::sort(held_.begin(), held_.end(), [](const Held& a, const Held& b) {
-      return a.surface != b.surface ? std::less<>()(a.surface, b.surface) : a.exclusive > b.exclusive;
-    });
-    held_.erase(std::unique(held_.begin(), held_.end(), [](const Held& a, const Held& b) { return a.surface == b.surface; }),
-                held_.end());
-    for (const Held& h : held_) h.exclusive ? h.surface->lock() : h.surface->lock_shared();
+  explicit HeldLocks(const std::vector<Kernel::LockEntry>& order) : order_(order) {
+    for (const auto& e : order_) e.exclusive ? e.surface->lock() : e.surface->lock_shared();
   }
-  ~SurfaceLocks() {
-    for (auto it = held_.rbegin(); it != held_.rend(); ++it) it->exclusive ? it->surface->unlock() : it->surface->unlock_shared();
+  ~HeldLocks() {
+    for (auto it = order_.rbegin(); it != order_.rend(); ++it) it->exclusive ? it->surface->unlock() : it->surface->unlock_shared();
   }
-  SurfaceLocks(const SurfaceLocks&) = delete;
-  SurfaceLocks& operator=(const SurfaceLocks&) = delete;
+  HeldLocks(const HeldLocks&) = delete;
+  HeldLocks& operator=(const HeldLocks&) = delete;
 
  private:
-  struct Held {
-    const Surface* surface;
-    bool exclusive;
-  };
-  std::vector<Held> held_;
+  const std::vector<Kernel::LockEntry>& order_;
 };
 
 std::vector<std::shared_ptr<Surface>> make_surfaces(const std::vector<mil::TensorType>& types) {
@@ -44,7 +34,35 @@ std::vector<std::shared_ptr<Surface>> make_surfaces(const std::vector<mil::Tenso
 
 Kernel::Kernel(std::string name, std::unique_ptr<Executable> exe, const std::vector<mil::TensorType>& input_types,
                const std::vector<mil::TensorType>& output_types, CompileOptions options)
-    : name_(std::move(name)), exe_(std::move(exe)), options_(options), inputs_(make_surfaces(input_types)), outputs_(make_surfaces(output_types)) {}
+    : name_(std::move(name)),
+      exe_(std::move(exe)),
+      options_(options),
+      inputs_(make_surfaces(input_types)),
+      outputs_(make_surfaces(output_types)) {
+  rebind();
+}
+
+void Kernel::rebind() {
+  input_views_.clear();
+  output_views_.clear();
+  lock_order_.clear();
+  for (const auto& s : inputs_) {
+    input_views_.push_back(std::as_const(*s).bytes());
+    lock_order_.push_back({s.get(), false});
+  }
+  for (const auto& s : outputs_) {
+    output_views_.push_back(s->bytes());
+    lock_order_.push_back({s.get(), true});
+  }
+  // One global order (by address, writers first) so kernels sharing surfaces cannot deadlock;
+  // a surface appears once, exclusively if anyone writes it.
+  std::sort(lock_order_.begin(), lock_order_.end(), [](const LockEntry& a, const LockEntry& b) {
+    return a.surface != b.surface ? std::less<>()(a.surface, b.surface) : a.exclusive > b.exclusive;
+  });
+  lock_order_.erase(std::unique(lock_order_.begin(), lock_order_.end(),
+                                [](const LockEntry& a, const LockEntry& b) { return a.surface == b.surface; }),
+                    lock_order_.end());
+}
 
 Status Kernel::check_index(size_t idx, size_t count, const char* what) const {
   if (idx >= count) {
@@ -79,6 +97,7 @@ Status Kernel::bind_input(size_t idx, std::shared_ptr<Surface> surface) {
     return invalid_argument(where + "cannot bind one of this kernel's own outputs");
   }
   inputs_[idx] = std::move(surface);
+  rebind();
   return {};
 }
 
@@ -98,7 +117,8 @@ Status Kernel::read_output(size_t idx, std::span<uint8_t> bytes) const {
   return {};
 }
 
-Status Kernel::run() {
+template <typename Body>
+Status Kernel::execute(Body&& body) {
   if (running_.exchange(true)) {
     return invalid_argument("kernel '" + name_ + "' is already running on another thread (a kernel is not re-entrant)");
   }
@@ -107,14 +127,20 @@ Status Kernel::run() {
     ~Done() { flag = false; }
   } done{running_};
   std::lock_guard guard(mu_);
-  SurfaceLocks locks(inputs_, outputs_);
-  std::vector<std::span<const uint8_t>> in;
-  std::vector<std::span<uint8_t>> out;
-  for (const auto& s : inputs_) in.push_back(std::as_const(*s).bytes());
-  for (const auto& s : outputs_) out.push_back(s->bytes());
-  Status st = exe_->run(IoBuffers{in, out});
+  HeldLocks locks(lock_order_);
+  Status st = body(IoBuffers{input_views_, output_views_});
   if (!st.ok()) return st.error().with_context("kernel '" + name_ + "'");
   return {};
 }
+
+Status Kernel::run() {
+  return execute([this](const IoBuffers& io) { return exe_->run(io); });
+}
+
+Status Kernel::profile(std::vector<StepProfile>& steps) {
+  return execute([&](const IoBuffers& io) { return exe_->profile(io, steps); });
+}
+
+ExecutableStats Kernel::stats() const { return exe_->stats(); }
 
 }  // namespace ane

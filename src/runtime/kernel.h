@@ -56,10 +56,25 @@ class Kernel {
   Status read_output(size_t idx, std::span<uint8_t> bytes) const;
 
   // Runs the function on the current input contents, overwriting the outputs. Surfaces
-  // keep their contents between runs.
+  // keep their contents between runs. Allocates nothing.
   Status run();
+  // run() with every backend step timed (for `ane mil bench`).
+  Status profile(std::vector<StepProfile>& steps);
+  // What the compiled plan holds (arena bytes, fused/folded ops, ...).
+  ExecutableStats stats() const;
+
+  // A surface and how a run locks it.
+  struct LockEntry {
+    Surface* surface;
+    bool exclusive;
+  };
 
  private:
+  // Recomputes the byte views and lock order of the bound surfaces (after any binding).
+  void rebind();
+  template <typename Body>
+  Status execute(Body&& body);
+
   Status check_index(size_t idx, size_t count, const char* what) const;
 
   std::string name_;
@@ -67,6 +82,9 @@ class Kernel {
   CompileOptions options_;
   std::vector<std::shared_ptr<Surface>> inputs_;
   std::vector<std::shared_ptr<Surface>> outputs_;
+  std::vector<std::span<const uint8_t>> input_views_;
+  std::vector<std::span<uint8_t>> output_views_;
+  std::vector<LockEntry> lock_order_;
   std::atomic<bool> running_{false};  // set for the length of a run(): re-entry is an error
   mutable std::mutex mu_;             // held by run() and by every access to inputs_/outputs_
 };
