@@ -2,18 +2,23 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <algorithm>
 #include <map>
+#include <random>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "compiler/op_cost.h"
 #include "core/file.h"
+#include "core/timer.h"
 #include "core/fp16.h"
 #include "formats/npy.h"
 #include "mil/parser.h"
 #include "mil/printer.h"
 #include "mil/verifier.h"
 #include "mil/weights.h"
+#include "core/thread_pool.h"
 #include "runtime/engine.h"
 #include "tools/args.h"
 #include "tools/commands.h"
@@ -22,7 +27,7 @@ namespace ane::cli {
 namespace {
 
 constexpr const char* kMilHelp =
-    "usage: ane mil <check|print|run> PROG.mil [options]\n"
+    "usage: ane mil <check|print|run|bench> PROG.mil [options]\n"
     "\n"
     "  check PROG.mil [--weights DIR] [--function F]\n"
     "      parse and verify; print each op's output type and size, and the weights\n"
@@ -33,6 +38,10 @@ constexpr const char* kMilHelp =
     "      run function F (default main): --in gives parameter i (.npy or raw bytes in the\n"
     "      declared dtype); --out receives output j (.npy writes the declared dtype and shape,\n"
     "      any other name raw bytes); without --out a summary of each output is printed\n"
+    "  bench PROG.mil [--weights DIR] [--in FILE]... [--reps N] [--function F]\n"
+    "             [--backend ref|cpu] [--precision fp32|fp16] [--threads N]\n"
+    "      time N runs (default 20; random inputs unless --in): median ms, GFLOP/s, GB/s,\n"
+    "      and the per-step breakdown of the compiled plan\n"
     "\n"
     "--weights DIR: every *.bin file in DIR (or in DIR/weights) is available to BLOBFILE as\n"
     "@model_path/weights/NAME.bin.\n";
@@ -87,6 +96,30 @@ std::string human_bytes(double b) {
   return buf;
 }
 
+// Compiles `fn` for the CPU backend and prints what its memory planner arrived at (skipped,
+// with the reason, when the program cannot compile here, e.g. weights not given).
+void print_planned_memory(const mil::Program& program, const std::string& fn_name, const WeightMap& weights) {
+  auto engine = Engine::create({.compile_budget = 0});
+  auto reparsed = mil::parse_program(mil::print_program(program), program.source_name);
+  if (!engine || !reparsed) return;
+  const mil::Function* fn = (*reparsed)->find_function(fn_name);
+  std::vector<size_t> in, out;
+  for (const mil::Value* v : fn->inputs) in.push_back(v->type.num_bytes());
+  for (const mil::Value* v : fn->outputs) out.push_back(v->type.num_bytes());
+  auto kernel = (*engine)->compile_program(std::move(*reparsed), weights, in, out, fn_name);
+  if (!kernel) {
+    std::printf("peak memory: not planned (%s)\n", kernel.error().message().c_str());
+    return;
+  }
+  const ExecutableStats st = (*kernel)->stats();
+  std::printf("peak memory (cpu backend plan): %s arena for intermediates (%s unshared), %s constants; "
+              "%zu steps: %d fused, %d folded, %d views, %d taps in place, %d dead, %d merged\n",
+              human_bytes(static_cast<double>(st.arena_bytes)).c_str(),
+              human_bytes(static_cast<double>(st.unshared_bytes)).c_str(),
+              human_bytes(static_cast<double>(st.constant_bytes)).c_str(), st.steps, st.fused_ops, st.folded_ops,
+              st.view_ops, st.taps, st.dead_ops, st.merged_ops);
+}
+
 int run_check(const Args& args) {
   const std::string path = args.positional()[1];
   auto program = load_program(path);
@@ -106,24 +139,28 @@ int run_check(const Args& args) {
                 human_bytes(static_cast<double>(f.inputs[i]->type.num_bytes())).c_str());
   }
   size_t weight_bytes = 0, activation_bytes = 0;
-  std::printf("  %-4s %-16s %-24s %-36s %s\n", "line", "op", "name", "output", "bytes");
+  double total_flops = 0;
+  std::printf("  %-4s %-16s %-24s %-36s %-10s %s\n", "line", "op", "name", "output", "bytes", "MFLOP");
   for (const auto& op : f.ops) {
+    const double flops = compiler::op_cost(*op).flops;
+    total_flops += flops;
     for (const mil::Value* out : op->outputs) {
       const size_t bytes = out->type.num_bytes();
       (op->type == "const" ? weight_bytes : activation_bytes) += bytes;
       if (op->type == "const" && !(out->constant && out->constant->blob)) continue;  // small literals
-      std::printf("  %-4d %-16s %-24s %-36s %s\n", op->loc.line, op->type.c_str(), out->name.c_str(),
-                  out->type.to_string().c_str(), human_bytes(static_cast<double>(bytes)).c_str());
+      std::printf("  %-4d %-16s %-24s %-36s %-10s %.3f\n", op->loc.line, op->type.c_str(), out->name.c_str(),
+                  out->type.to_string().c_str(), human_bytes(static_cast<double>(bytes)).c_str(), flops / 1e6);
     }
   }
   for (size_t j = 0; j < f.outputs.size(); ++j) {
     std::printf("  output %zu %-20s %s (%s)\n", j, f.outputs[j]->name.c_str(), f.outputs[j]->type.to_string().c_str(),
                 human_bytes(static_cast<double>(f.outputs[j]->type.num_bytes())).c_str());
   }
-  std::printf("constants: %s; op results (unplanned total): %s\nok: verified%s\n",
+  std::printf("total: %.3f MFLOP; constants %s; op results %s before planning\n", total_flops / 1e6,
               human_bytes(static_cast<double>(weight_bytes)).c_str(),
-              human_bytes(static_cast<double>(activation_bytes)).c_str(),
-              args.has("weights") ? ", weights resolved" : "");
+              human_bytes(static_cast<double>(activation_bytes)).c_str());
+  print_planned_memory(**program, f.name, weights->map);
+  std::printf("ok: verified%s\n", args.has("weights") ? ", weights resolved" : "");
   return 0;
 }
 
@@ -251,51 +288,126 @@ Expected<EngineOptions> engine_options(const Args& args) {
   return o;
 }
 
-int run_run(const Args& args) {
-  const std::string path = args.positional()[1];
-  auto text = read_text_file(path);
-  if (!text) return report(text.error());
-  auto program = mil::parse_program(*text, path);
-  if (!program) return report(program.error());
-  const std::string fn_name = args.get("function", "main");
-  auto fn = find_function(**program, fn_name);
-  if (!fn) return report(fn.error());
-  const auto& ins = args.get_all("in");
-  const auto& outs = args.get_all("out");
-  if (ins.size() != (*fn)->inputs.size()) {
-    return report(invalid_argument(fn_name + " takes " + std::to_string((*fn)->inputs.size()) + " inputs, " +
-                                   std::to_string(ins.size()) + " --in given"));
+// A program compiled for `run` and `bench`, with its inputs written.
+struct Prepared {
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<Kernel> kernel;
+  std::vector<Io> inputs, outputs;
+  double flops = 0, bytes = 0;  // op_cost totals over the function
+};
+
+// Random fp16/fp32 inputs in [-1, 1) (other dtypes stay zero) for `bench` without --in.
+void write_random_inputs(Kernel& kernel, const std::vector<Io>& ios) {
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  for (size_t i = 0; i < ios.size(); ++i) {
+    const auto n = static_cast<size_t>(ios[i].type.num_elements());
+    std::vector<float> v(n);
+    for (float& x : v) x = dist(rng);
+    std::vector<uint8_t> bytes(ios[i].type.num_bytes());
+    if (ios[i].type.dtype == mil::DType::kFp16) floats_to_halves(reinterpret_cast<half_bits*>(bytes.data()), v.data(), n);
+    if (ios[i].type.dtype == mil::DType::kFp32) std::memcpy(bytes.data(), v.data(), bytes.size());
+    (void)kernel.write_input(i, bytes);
   }
-  if (!outs.empty() && outs.size() != (*fn)->outputs.size()) {
-    return report(invalid_argument(fn_name + " returns " + std::to_string((*fn)->outputs.size()) + " outputs, " +
+}
+
+Expected<Prepared> prepare(const Args& args, bool inputs_required) {
+  const std::string path = args.positional()[1];
+  ANE_ASSIGN_OR_RETURN(std::string text, read_text_file(path));
+  ANE_ASSIGN_OR_RETURN(std::unique_ptr<mil::Program> program, mil::parse_program(text, path));
+  const std::string fn_name = args.get("function", "main");
+  ANE_ASSIGN_OR_RETURN(const mil::Function* fn, find_function(*program, fn_name));
+  const auto& ins = args.get_all("in");
+  if ((inputs_required || !ins.empty()) && ins.size() != fn->inputs.size()) {
+    return invalid_argument(fn_name + " takes " + std::to_string(fn->inputs.size()) + " inputs, " +
+                            std::to_string(ins.size()) + " --in given");
+  }
+  Prepared p;
+  p.inputs = ios_of(fn->inputs);
+  p.outputs = ios_of(fn->outputs);
+  for (const auto& op : fn->ops) {
+    const compiler::OpCost cost = compiler::op_cost(*op);
+    p.flops += cost.flops;
+    p.bytes += cost.bytes;
+  }
+  std::vector<size_t> in_sizes, out_sizes;
+  for (const Io& io : p.inputs) in_sizes.push_back(io.type.num_bytes());
+  for (const Io& io : p.outputs) out_sizes.push_back(io.type.num_bytes());
+  ANE_ASSIGN_OR_RETURN(WeightDir weights, load_weight_dir(args.get("weights")));
+  ANE_ASSIGN_OR_RETURN(EngineOptions options, engine_options(args));
+  ANE_ASSIGN_OR_RETURN(p.engine, Engine::create(options));
+  ANE_ASSIGN_OR_RETURN(p.kernel, p.engine->compile_program(std::move(program), weights.map, in_sizes, out_sizes, fn_name));
+  for (size_t i = 0; i < ins.size(); ++i) {
+    ANE_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, load_input(ins[i], p.inputs[i].type, i));
+    ANE_RETURN_IF_ERROR(p.kernel->write_input(i, bytes));
+  }
+  if (ins.empty()) write_random_inputs(*p.kernel, p.inputs);
+  return p;
+}
+
+int run_run(const Args& args) {
+  const auto& outs = args.get_all("out");
+  auto p = prepare(args, /*inputs_required=*/true);
+  if (!p) return report(p.error());
+  if (!outs.empty() && outs.size() != p->outputs.size()) {
+    return report(invalid_argument("the function returns " + std::to_string(p->outputs.size()) + " outputs, " +
                                    std::to_string(outs.size()) + " --out given"));
   }
-  const std::vector<Io> in_ios = ios_of((*fn)->inputs), out_ios = ios_of((*fn)->outputs);
-  std::vector<size_t> in_sizes, out_sizes;
-  for (const Io& io : in_ios) in_sizes.push_back(io.type.num_bytes());
-  for (const Io& io : out_ios) out_sizes.push_back(io.type.num_bytes());
-  auto weights = load_weight_dir(args.get("weights"));
-  if (!weights) return report(weights.error());
-  auto options = engine_options(args);
-  if (!options) return report(options.error());
-  auto engine = Engine::create(*options);
-  if (!engine) return report(engine.error());
-  auto kernel = (*engine)->compile_program(std::move(*program), weights->map, in_sizes, out_sizes, fn_name);
-  if (!kernel) return report(kernel.error());
-  for (size_t i = 0; i < ins.size(); ++i) {
-    auto bytes = load_input(ins[i], in_ios[i].type, i);
-    if (!bytes) return report(bytes.error());
-    if (Status s = (*kernel)->write_input(i, *bytes); !s) return report(s.error());
-  }
-  if (Status s = (*kernel)->run(); !s) return report(s.error());
-  for (size_t j = 0; j < out_ios.size(); ++j) {
-    std::vector<uint8_t> bytes(out_sizes[j]);
-    if (Status s = (*kernel)->read_output(j, bytes); !s) return report(s.error());
+  if (Status s = p->kernel->run(); !s) return report(s.error());
+  for (size_t j = 0; j < p->outputs.size(); ++j) {
+    std::vector<uint8_t> bytes(p->outputs[j].type.num_bytes());
+    if (Status s = p->kernel->read_output(j, bytes); !s) return report(s.error());
     if (outs.empty()) {
-      print_summary(j, out_ios[j], bytes);
-    } else if (Status s = save_output(outs[j], out_ios[j].type, std::move(bytes)); !s) {
+      print_summary(j, p->outputs[j], bytes);
+    } else if (Status s = save_output(outs[j], p->outputs[j].type, std::move(bytes)); !s) {
       return report(s.error());
     }
+  }
+  return 0;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
+int run_bench(const Args& args) {
+  auto reps = args.get_int("reps", 20);
+  if (!reps) return report(reps.error());
+  if (*reps < 1) return report(invalid_argument("--reps must be at least 1"));
+  auto p = prepare(args, /*inputs_required=*/false);
+  if (!p) return report(p.error());
+  Kernel& k = *p->kernel;
+  if (Status s = k.run(); !s) return report(s.error());  // warm-up
+  std::vector<double> ms;
+  for (long long r = 0; r < *reps; ++r) {
+    Timer t;
+    if (Status s = k.run(); !s) return report(s.error());
+    ms.push_back(t.ms());
+  }
+  // Per-step breakdown: the median of each step over a few profiled runs.
+  std::vector<std::vector<double>> step_ms;
+  std::vector<StepProfile> steps;
+  for (int r = 0; r < 5; ++r) {
+    if (Status s = k.profile(steps); !s) return report(s.error());
+    step_ms.resize(steps.size());
+    for (size_t i = 0; i < steps.size(); ++i) step_ms[i].push_back(steps[i].ms);
+  }
+  const double t = median(ms);
+  const auto& opts = k.compile_options();
+  std::printf("%s: %s backend, %s, %d threads, %lld runs\n", args.positional()[1].c_str(),
+              p->engine->options().backend.c_str(), opts.precision == Precision::kFp16 ? "fp16" : "fp32",
+              opts.threads > 0 ? opts.threads : default_thread_count(), *reps);
+  std::printf("median %.3f ms (min %.3f, max %.3f); %.2f GFLOP/s, %.2f GB/s (%.3f GFLOP, %.1f MB per run)\n", t,
+              *std::min_element(ms.begin(), ms.end()), *std::max_element(ms.begin(), ms.end()),
+              p->flops / (t * 1e6), p->bytes / (t * 1e6), p->flops / 1e9, p->bytes / 1e6);
+  std::printf("  %-44s %10s %6s %10s\n", "step", "ms", "%", "GFLOP/s");
+  double sum = 0;
+  for (const auto& v : step_ms) sum += median(v);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const double sm = median(step_ms[i]);
+    std::printf("  %-44s %10.4f %5.1f%% %10.2f\n", steps[i].name.substr(0, 44).c_str(), sm,
+                sum > 0 ? 100 * sm / sum : 0.0, sm > 0 ? steps[i].flops / (sm * 1e6) : 0.0);
   }
   return 0;
 }
@@ -303,7 +415,7 @@ int run_run(const Args& args) {
 }  // namespace
 
 int cmd_mil(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {"weights", "function", "in", "out", "backend", "precision", "threads"}, {"help"});
+  auto args = Args::parse(argv, {"weights", "function", "in", "out", "backend", "precision", "threads", "reps"}, {"help"});
   if (!args) return report(args.error());
   const auto& pos = args->positional();
   if (args->has("help") || pos.size() != 2) {
@@ -313,6 +425,7 @@ int cmd_mil(const std::vector<std::string>& argv) {
   if (pos[0] == "check") return run_check(*args);
   if (pos[0] == "print") return run_print(*args);
   if (pos[0] == "run") return run_run(*args);
+  if (pos[0] == "bench") return run_bench(*args);
   std::fprintf(stderr, "ane mil: unknown subcommand '%s'\n%s", pos[0].c_str(), kMilHelp);
   return 2;
 }

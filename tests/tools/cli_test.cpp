@@ -159,6 +159,19 @@ TEST_F(Cli, MilRunComputesRmsNorm) {
   }
 }
 
+TEST_F(Cli, MilCheckAndBenchReportCostsAndPlan) {
+  const std::string prog = std::string(ANE_SOURCE_DIR) + "/examples/mil/rmsnorm.mil";
+  RunResult check = run_ane("mil check " + prog);
+  ASSERT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_NE(check.output.find("MFLOP"), std::string::npos) << check.output;
+  EXPECT_NE(check.output.find("peak memory (cpu backend plan)"), std::string::npos) << check.output;
+  RunResult bench = run_ane("mil bench " + prog + " --reps 3");
+  ASSERT_EQ(bench.exit_code, 0) << bench.output;
+  EXPECT_NE(bench.output.find("median"), std::string::npos) << bench.output;
+  EXPECT_NE(bench.output.find("reduce_sum 'ss'"), std::string::npos) << bench.output;
+  EXPECT_EQ(run_ane("mil bench " + prog + " --reps 0").exit_code, 1);
+}
+
 TEST_F(Cli, MilCheckPointsAtTheBrokenLine) {
   const std::string bad =
       "program(1.3)\n{\n    func main<ios18>(tensor<fp16, [1, 4, 1, 2]> x) {\n"
