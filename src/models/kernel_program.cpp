@@ -1,0 +1,112 @@
+#include "models/kernel_program.h"
+
+#include <string>
+
+#include "mil/printer.h"
+
+namespace ane::models {
+namespace {
+
+// [1, C, 1, width] -> {C, width}; an error for other shapes.
+Expected<std::pair<int64_t, int64_t>> planes(const mil::TensorType& type) {
+  if (type.rank() != 4 || type.shape[0] != 1 || type.shape[2] != 1 || type.dtype != mil::DType::kFp16) {
+    return invalid_argument("surface " + type.to_string() + " is not fp16 [1, C, 1, S]");
+  }
+  return std::pair{type.shape[1], type.shape[3]};
+}
+
+Status check_block(const mil::TensorType& type, size_t surface_elems, int64_t channel, int64_t channels,
+                   int64_t seq, int64_t column) {
+  ANE_ASSIGN_OR_RETURN(auto cw, planes(type));
+  if (surface_elems != static_cast<size_t>(type.num_elements())) {
+    return invalid_argument("surface holds " + std::to_string(surface_elems) + " halves, " + type.to_string() +
+                            " needs " + std::to_string(type.num_elements()));
+  }
+  if (channel < 0 || channels < 0 || channel + channels > cw.first || column < 0 || seq < 0 ||
+      column + seq > cw.second) {
+    return invalid_argument("block of channels [" + std::to_string(channel) + ", " +
+                            std::to_string(channel + channels) + ") x columns [" + std::to_string(column) + ", " +
+                            std::to_string(column + seq) + ") is outside " + type.to_string());
+  }
+  return {};
+}
+
+}  // namespace
+
+WeightMap KernelProgram::weight_map() const {
+  WeightMap map;
+  for (const auto& [path, bytes] : weight_files) map[path] = std::span<const uint8_t>(*bytes);
+  return map;
+}
+
+std::string KernelProgram::text() const { return program ? mil::print_program(*program) : std::string(); }
+
+Expected<std::unique_ptr<Kernel>> compile_kernel(Engine& engine, KernelProgram&& kernel) {
+  if (!kernel.program) return invalid_argument("kernel '" + kernel.name + "' has no program");
+  std::vector<size_t> in, out;
+  for (const auto& t : kernel.inputs) in.push_back(t.num_bytes());
+  for (const auto& t : kernel.outputs) out.push_back(t.num_bytes());
+  const WeightMap weights = kernel.weight_map();
+  auto k = engine.compile_program(std::move(kernel.program), weights, in, out);
+  if (!k.ok()) return k.error().with_context("compiling kernel '" + kernel.name + "'");
+  return k;
+}
+
+Status write_channels(std::span<half_bits> surface, const mil::TensorType& type, int64_t channel,
+                      std::span<const float> data, int64_t seq) {
+  if (seq <= 0 || data.size() % static_cast<size_t>(seq) != 0) {
+    return invalid_argument("data of " + std::to_string(data.size()) + " floats is not [channels, " +
+                            std::to_string(seq) + "]");
+  }
+  const auto channels = static_cast<int64_t>(data.size()) / seq;
+  ANE_RETURN_IF_ERROR(check_block(type, surface.size(), channel, channels, seq, 0));
+  const int64_t width = type.shape[3];
+  for (int64_t c = 0; c < channels; ++c) {
+    floats_to_halves(&surface[static_cast<size_t>((channel + c) * width)], &data[static_cast<size_t>(c * seq)],
+                     static_cast<size_t>(seq));
+  }
+  return {};
+}
+
+Status read_channels(std::span<const half_bits> surface, const mil::TensorType& type, int64_t channel,
+                     std::span<float> out, int64_t seq) {
+  if (seq <= 0 || out.size() % static_cast<size_t>(seq) != 0) {
+    return invalid_argument("buffer of " + std::to_string(out.size()) + " floats is not [channels, " +
+                            std::to_string(seq) + "]");
+  }
+  const auto channels = static_cast<int64_t>(out.size()) / seq;
+  ANE_RETURN_IF_ERROR(check_block(type, surface.size(), channel, channels, seq, 0));
+  const int64_t width = type.shape[3];
+  for (int64_t c = 0; c < channels; ++c) {
+    halves_to_floats(&out[static_cast<size_t>(c * seq)], &surface[static_cast<size_t>((channel + c) * width)],
+                     static_cast<size_t>(seq));
+  }
+  return {};
+}
+
+Status pack_streamed_weights(const KernelProgram& kernel, const WeightViews& weights, std::span<half_bits> input) {
+  if (kernel.inputs.empty()) return invalid_argument("kernel '" + kernel.name + "' has no input");
+  const mil::TensorType& type = kernel.inputs[0];
+  for (const StreamedWeight& s : kernel.streamed) {
+    ANE_RETURN_IF_ERROR(check_block(type, input.size(), 0, s.rows, s.cols, kernel.seq + s.column));
+    const std::span<const float> w = weights.get(s.id);
+    if (w.size() != static_cast<size_t>(s.rows * s.cols)) {
+      return invalid_argument("kernel '" + kernel.name + "': weight " + std::string(weight_name(s.id)) +
+                              " has " + std::to_string(w.size()) + " floats, expected " +
+                              std::to_string(s.rows * s.cols));
+    }
+    // The block M[r][c]; W is [out, in] row-major. M = W when transposed == stored_transposed.
+    const bool flip = s.transposed != s.stored_transposed;
+    const int64_t width = type.shape[3];
+    for (int64_t r = 0; r < s.rows; ++r) {
+      half_bits* row = &input[static_cast<size_t>(r * width + kernel.seq + s.column)];
+      for (int64_t c = 0; c < s.cols; ++c) {
+        const float v = flip ? w[static_cast<size_t>(c * s.rows + r)] : w[static_cast<size_t>(r * s.cols + c)];
+        row[c] = float_to_half(v);
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace ane::models

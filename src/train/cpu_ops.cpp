@@ -1,0 +1,145 @@
+#include "train/cpu_ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace ane::train {
+namespace {
+
+size_t z(int v) { return static_cast<size_t>(v); }
+
+// r[s] = rsqrt(mean_c x[c, s]^2 + eps), accumulated row by row (contiguous, vectorisable).
+std::vector<float> inv_rms(std::span<const float> x, int d, int S, float eps) {
+  std::vector<float> ss(z(S), 0.0f);
+  for (int c = 0; c < d; ++c) {
+    const float* row = &x[z(c) * z(S)];
+    for (int s = 0; s < S; ++s) ss[z(s)] += row[s] * row[s];
+  }
+  for (float& v : ss) v = 1.0f / std::sqrt(v / static_cast<float>(d) + eps);
+  return ss;
+}
+
+}  // namespace
+
+void rmsnorm(std::span<float> out, std::span<const float> x, std::span<const float> w, int d, int S, float eps) {
+  const std::vector<float> r = inv_rms(x, d, S, eps);
+  for (int c = 0; c < d; ++c) {
+    const float* xr = &x[z(c) * z(S)];
+    float* o = &out[z(c) * z(S)];
+    for (int s = 0; s < S; ++s) o[s] = xr[s] * r[z(s)] * w[z(c)];
+  }
+}
+
+void rmsnorm_backward(std::span<float> dx, std::span<float> dw, std::span<const float> dy, std::span<const float> x,
+                      std::span<const float> w, int d, int S, float eps) {
+  const std::vector<float> r = inv_rms(x, d, S, eps);
+  std::vector<float> dot(z(S), 0.0f);  // sum_c dy * w * x per position
+  for (int c = 0; c < d; ++c) {
+    const float* xr = &x[z(c) * z(S)];
+    const float* g = &dy[z(c) * z(S)];
+    float acc = 0.0f;
+    for (int s = 0; s < S; ++s) {
+      dot[z(s)] += g[s] * w[z(c)] * xr[s];
+      acc += g[s] * xr[s] * r[z(s)];
+    }
+    dw[z(c)] += acc;
+  }
+  for (int s = 0; s < S; ++s) dot[z(s)] *= r[z(s)] * r[z(s)] * r[z(s)] / static_cast<float>(d);
+  for (int c = 0; c < d; ++c) {
+    const float* xr = &x[z(c) * z(S)];
+    const float* g = &dy[z(c) * z(S)];
+    float* o = &dx[z(c) * z(S)];
+    for (int s = 0; s < S; ++s) o[s] = r[z(s)] * w[z(c)] * g[s] - xr[s] * dot[z(s)];
+  }
+}
+
+void adamw_update(std::span<float> w, std::span<const float> g, std::span<float> m, std::span<float> v, int t,
+                  const AdamParams& p) {
+  const float bc1 = 1.0f - std::pow(p.beta1, static_cast<float>(t));
+  const float bc2 = 1.0f - std::pow(p.beta2, static_cast<float>(t));
+  for (size_t i = 0; i < w.size(); ++i) {
+    m[i] = p.beta1 * m[i] + (1.0f - p.beta1) * g[i];
+    v[i] = p.beta2 * v[i] + (1.0f - p.beta2) * g[i] * g[i];
+    const float update = (m[i] / bc1) / (std::sqrt(v[i] / bc2) + p.eps);
+    w[i] -= p.lr * (update + p.weight_decay * w[i]);
+  }
+}
+
+Expected<float> cross_entropy(std::span<float> dlogits, std::span<const float> logits,
+                              std::span<const uint16_t> targets, int V, int S) {
+  for (int s = 0; s < S; ++s) {
+    if (targets[z(s)] >= V) {
+      return invalid_argument("cross_entropy: target " + std::to_string(targets[z(s)]) + " at position " +
+                              std::to_string(s) + " is not below vocab_size " + std::to_string(V));
+    }
+  }
+  // Column softmax over rows of a channel-first buffer: max, then sum, row by row.
+  std::vector<float> mx(z(S), -INFINITY), sum(z(S), 0.0f);
+  for (int v = 0; v < V; ++v) {
+    const float* row = &logits[z(v) * z(S)];
+    for (int s = 0; s < S; ++s) mx[z(s)] = std::max(mx[z(s)], row[s]);
+  }
+  for (int v = 0; v < V; ++v) {
+    const float* row = &logits[z(v) * z(S)];
+    float* d = &dlogits[z(v) * z(S)];
+    for (int s = 0; s < S; ++s) sum[z(s)] += (d[s] = std::exp(row[s] - mx[z(s)]));
+  }
+  const float inv_s = 1.0f / static_cast<float>(S);
+  for (int v = 0; v < V; ++v) {
+    float* d = &dlogits[z(v) * z(S)];
+    for (int s = 0; s < S; ++s) d[s] *= inv_s / sum[z(s)];
+  }
+  double loss = 0.0;
+  for (int s = 0; s < S; ++s) {
+    const size_t i = z(targets[z(s)]) * z(S) + z(s);
+    loss += std::log(sum[z(s)]) + mx[z(s)] - logits[i];
+    dlogits[i] -= inv_s;
+  }
+  return static_cast<float>(loss / S);
+}
+
+Status embed_lookup(std::span<float> x, std::span<const float> embedding, std::span<const uint16_t> tokens, int V,
+                    int dim, int S) {
+  for (int s = 0; s < S; ++s) {
+    if (tokens[z(s)] >= V) {
+      return invalid_argument("embed_lookup: token " + std::to_string(tokens[z(s)]) + " at position " +
+                              std::to_string(s) + " is not below vocab_size " + std::to_string(V));
+    }
+    const float* e = &embedding[z(tokens[z(s)]) * z(dim)];
+    for (int c = 0; c < dim; ++c) x[z(c) * z(S) + z(s)] = e[c];
+  }
+  return {};
+}
+
+void embed_backward(std::span<float> d_embedding, std::span<const float> dx, std::span<const uint16_t> tokens,
+                    int dim, int S) {
+  for (int s = 0; s < S; ++s) {
+    float* e = &d_embedding[z(tokens[z(s)]) * z(dim)];
+    for (int c = 0; c < dim; ++c) e[c] += dx[z(c) * z(S) + z(s)];
+  }
+}
+
+void silu_backward(std::span<float> dh, std::span<const float> dy, std::span<const float> h) {
+  for (size_t i = 0; i < h.size(); ++i) {
+    const float sg = 1.0f / (1.0f + std::exp(-h[i]));
+    dh[i] = dy[i] * sg * (1.0f + h[i] * (1.0f - sg));
+  }
+}
+
+void linear_weight_grad(std::span<float> dw, std::span<const float> dy, std::span<const float> x, int out, int in,
+                        int S) {
+  for (int o = 0; o < out; ++o) {
+    const float* g = &dy[z(o) * z(S)];
+    float* row = &dw[z(o) * z(in)];
+    for (int i = 0; i < in; ++i) {
+      const float* xr = &x[z(i) * z(S)];
+      float acc = 0.0f;
+      for (int s = 0; s < S; ++s) acc += g[s] * xr[s];
+      row[i] += acc;
+    }
+  }
+}
+
+}  // namespace ane::train

@@ -1,0 +1,48 @@
+// CPU-side training ops (the seed's stories_cpu_ops.h), fp32, activations channel-first
+// [C, S] (element c * S + s), matrices [out, in] row-major. Written as clear loops over
+// contiguous rows so the compiler vectorises them; reference_ops.h has the plain versions
+// they are tested against. Sizes are the caller's contract (spans are checked where cheap).
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "core/status.h"
+
+namespace ane::train {
+
+// out [d, S] = x * rsqrt(mean_c(x^2) + eps) * w[c]; w [d].
+void rmsnorm(std::span<float> out, std::span<const float> x, std::span<const float> w, int d, int S, float eps);
+// dx [d, S] of rmsnorm given dy [d, S]; accumulates dw [d] += sum_s dy * x * r.
+void rmsnorm_backward(std::span<float> dx, std::span<float> dw, std::span<const float> dy, std::span<const float> x,
+                      std::span<const float> w, int d, int S, float eps);
+
+// Adam(W) state of one tensor; t counts steps from 1 for bias correction.
+struct AdamParams {
+  float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
+  float weight_decay = 0.0f;  // decoupled (AdamW); 0 = Adam
+};
+// w -= lr * (m_hat / (sqrt(v_hat) + eps) + weight_decay * w), updating m and v in place.
+void adamw_update(std::span<float> w, std::span<const float> g, std::span<float> m, std::span<float> v, int t,
+                  const AdamParams& p);
+
+// Mean cross-entropy over S positions of logits [V, S]; writes dlogits [V, S] =
+// (softmax - onehot(target)) / S. Targets out of [0, V) are an error.
+Expected<float> cross_entropy(std::span<float> dlogits, std::span<const float> logits,
+                              std::span<const uint16_t> targets, int V, int S);
+
+// x [dim, S] = embedding[tokens[s]] (embedding [V, dim]).
+Status embed_lookup(std::span<float> x, std::span<const float> embedding, std::span<const uint16_t> tokens, int V,
+                    int dim, int S);
+// d_embedding [V, dim] += scatter of dx [dim, S] by token.
+void embed_backward(std::span<float> d_embedding, std::span<const float> dx, std::span<const uint16_t> tokens,
+                    int dim, int S);
+
+// dh [n] = dy * silu'(h): silu'(h) = sig(h) * (1 + h * (1 - sig(h))).
+void silu_backward(std::span<float> dh, std::span<const float> dy, std::span<const float> h);
+
+// dw [out, in] += dy [out, S] x [in, S]^T (a linear layer's weight gradient).
+void linear_weight_grad(std::span<float> dw, std::span<const float> dy, std::span<const float> x, int out, int in,
+                        int S);
+
+}  // namespace ane::train

@@ -1,0 +1,166 @@
+// The CPU ops against plain float64 definitions written here (sharing no code with them) on
+// random inputs, plus their error cases.
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "train/cpu_ops.h"
+
+namespace ane::train {
+namespace {
+
+std::vector<float> randn(size_t n, uint64_t seed, float mean = 0.0f, float sd = 1.0f) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> d(mean, sd);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+void expect_close(const std::vector<float>& got, const std::vector<double>& want, double tol) {
+  ASSERT_EQ(got.size(), want.size());
+  double scale = 0;
+  for (double v : want) scale = std::max(scale, std::abs(v));
+  for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], tol * scale) << "at " << i;
+}
+
+constexpr int D = 40, S = 12, V = 30;
+constexpr float kEps = 1e-5f;
+
+double inv_rms(const std::vector<float>& x, int s) {
+  double ss = 0;
+  for (int c = 0; c < D; ++c) ss += double(x[size_t(c * S + s)]) * x[size_t(c * S + s)];
+  return 1.0 / std::sqrt(ss / D + kEps);
+}
+
+TEST(CpuOps, RmsnormMatchesDefinition) {
+  const auto x = randn(D * S, 1), w = randn(D, 2, 1.0f, 0.1f);
+  std::vector<float> out(x.size());
+  rmsnorm(out, x, w, D, S, kEps);
+  std::vector<double> want(x.size());
+  for (int s = 0; s < S; ++s)
+    for (int c = 0; c < D; ++c) want[size_t(c * S + s)] = x[size_t(c * S + s)] * inv_rms(x, s) * w[size_t(c)];
+  expect_close(out, want, 1e-5);
+}
+
+TEST(CpuOps, RmsnormBackwardMatchesFiniteDifferences) {
+  const auto x = randn(D * S, 3), w = randn(D, 4, 1.0f, 0.1f), dy = randn(D * S, 5);
+  std::vector<float> dx(x.size()), dw(D, 0.0f);
+  rmsnorm_backward(dx, dw, dy, x, w, D, S, kEps);
+  // L = sum dy * x * r * w, differentiated in double by central differences.
+  auto loss = [&](std::vector<double> xd, std::vector<double> wd) {
+    double l = 0;
+    for (int s = 0; s < S; ++s) {
+      double ss = 0;
+      for (int c = 0; c < D; ++c) ss += xd[size_t(c * S + s)] * xd[size_t(c * S + s)];
+      const double r = 1.0 / std::sqrt(ss / D + kEps);
+      for (int c = 0; c < D; ++c) l += dy[size_t(c * S + s)] * xd[size_t(c * S + s)] * r * wd[size_t(c)];
+    }
+    return l;
+  };
+  const std::vector<double> xd(x.begin(), x.end()), wd(w.begin(), w.end());
+  std::vector<double> want_dx(x.size()), want_dw(D);
+  for (size_t i = 0; i < x.size(); ++i) {
+    auto up = xd, dn = xd;
+    up[i] += 1e-5;
+    dn[i] -= 1e-5;
+    want_dx[i] = (loss(up, wd) - loss(dn, wd)) / 2e-5;
+  }
+  for (size_t i = 0; i < size_t(D); ++i) {
+    auto up = wd, dn = wd;
+    up[i] += 1e-5;
+    dn[i] -= 1e-5;
+    want_dw[i] = (loss(xd, up) - loss(xd, dn)) / 2e-5;
+  }
+  expect_close(dx, want_dx, 1e-4);
+  expect_close(dw, want_dw, 1e-4);
+}
+
+TEST(CpuOps, AdamWMatchesDefinition) {
+  const size_t n = 100;
+  auto w = randn(n, 6), m = std::vector<float>(n, 0.0f), v = m;
+  std::vector<double> wd(w.begin(), w.end()), md(n, 0.0), vd(n, 0.0);
+  const AdamParams p{.lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f, .weight_decay = 0.1f};
+  for (int t = 1; t <= 5; ++t) {
+    const auto g = randn(n, 10 + uint64_t(t));
+    adamw_update(w, g, m, v, t, p);
+    for (size_t i = 0; i < n; ++i) {
+      md[i] = 0.9 * md[i] + 0.1 * g[i];
+      vd[i] = 0.95 * vd[i] + 0.05 * double(g[i]) * g[i];
+      const double mh = md[i] / (1 - std::pow(0.9, t)), vh = vd[i] / (1 - std::pow(0.95, t));
+      wd[i] -= 1e-2 * (mh / (std::sqrt(vh) + 1e-8) + 0.1 * wd[i]);
+    }
+  }
+  expect_close(w, wd, 1e-5);
+}
+
+TEST(CpuOps, CrossEntropyMatchesDefinition) {
+  const auto logits = randn(V * S, 7, 0.0f, 3.0f);
+  std::vector<uint16_t> targets(S);
+  for (int s = 0; s < S; ++s) targets[size_t(s)] = uint16_t((s * 7) % V);
+  std::vector<float> dl(logits.size());
+  auto loss = cross_entropy(dl, logits, targets, V, S);
+  ASSERT_TRUE(loss.ok());
+  double want = 0;
+  std::vector<double> want_dl(logits.size());
+  for (int s = 0; s < S; ++s) {
+    double sum = 0;
+    for (int v = 0; v < V; ++v) sum += std::exp(double(logits[size_t(v * S + s)]));
+    want += (std::log(sum) - logits[size_t(targets[size_t(s)] * S + s)]) / S;
+    for (int v = 0; v < V; ++v)
+      want_dl[size_t(v * S + s)] = (std::exp(double(logits[size_t(v * S + s)])) / sum - (v == targets[size_t(s)])) / S;
+  }
+  EXPECT_NEAR(*loss, want, 1e-5 * want);
+  expect_close(dl, want_dl, 1e-5);
+  targets[3] = V;
+  auto bad = cross_entropy(dl, logits, targets, V, S);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("position 3"), std::string::npos);
+}
+
+TEST(CpuOps, EmbeddingLookupAndScatterAdd) {
+  const auto emb = randn(V * D, 8), dx = randn(D * S, 9);
+  std::vector<uint16_t> tok(S);
+  for (int s = 0; s < S; ++s) tok[size_t(s)] = uint16_t(s % 5);  // repeats: scatter must add
+  std::vector<float> x(D * S);
+  ASSERT_TRUE(embed_lookup(x, emb, tok, V, D, S).ok());
+  std::vector<double> want_x(x.size()), want_de(emb.size(), 0.0);
+  for (int s = 0; s < S; ++s)
+    for (int c = 0; c < D; ++c) {
+      want_x[size_t(c * S + s)] = emb[size_t(tok[size_t(s)] * D + c)];
+      want_de[size_t(tok[size_t(s)] * D + c)] += dx[size_t(c * S + s)];
+    }
+  expect_close(x, want_x, 0);
+  std::vector<float> de(emb.size(), 0.0f);
+  embed_backward(de, dx, tok, D, S);
+  expect_close(de, want_de, 1e-6);
+  tok[0] = V;
+  EXPECT_FALSE(embed_lookup(x, emb, tok, V, D, S).ok());
+}
+
+TEST(CpuOps, SiluBackwardAndWeightGradMatchDefinitions) {
+  const auto h = randn(50, 10), dy = randn(50, 11);
+  std::vector<float> dh(50);
+  silu_backward(dh, dy, h);
+  std::vector<double> want(50);
+  for (size_t i = 0; i < 50; ++i) {
+    auto silu = [](double v) { return v / (1 + std::exp(-v)); };
+    want[i] = dy[i] * (silu(h[i] + 1e-6) - silu(h[i] - 1e-6)) / 2e-6;
+  }
+  expect_close(dh, want, 1e-5);
+
+  const int O = 7, I = 9;
+  const auto g = randn(O * S, 12), x = randn(I * S, 13);
+  std::vector<float> dw(O * I, 1.0f);
+  linear_weight_grad(dw, g, x, O, I, S);
+  std::vector<double> want_w(O * I, 1.0);
+  for (int o = 0; o < O; ++o)
+    for (int i = 0; i < I; ++i)
+      for (int s = 0; s < S; ++s) want_w[size_t(o * I + i)] += double(g[size_t(o * S + s)]) * x[size_t(i * S + s)];
+  expect_close(dw, want_w, 1e-5);
+}
+
+}  // namespace
+}  // namespace ane::train
