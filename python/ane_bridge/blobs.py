@@ -23,35 +23,29 @@ def _take(ptr, length):
         lib.ane_bridge_free_blob(ptr)
 
 
+def _build(fn, w, dtype, ctype):
+    """Calls one of the plain blob builders on matrix `w` and returns the blob's bytes."""
+    a = _matrix(w, dtype)
+    n = ctypes.c_size_t()
+    ptr = fn(a.ctypes.data_as(ctypes.POINTER(ctype)), a.shape[0], a.shape[1], ctypes.byref(n))
+    check(bool(ptr))
+    return _take(ptr, n)
+
+
 def build_weight_blob(w):
     """One fp16 blob of `w` ([rows, cols], stored row-major as given). Data at offset 128;
     refer to it with BLOBFILE(..., offset = uint64(64))."""
-    a = _matrix(w, np.float32)
-    n = ctypes.c_size_t()
-    ptr = lib.ane_bridge_build_weight_blob(a.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), a.shape[0], a.shape[1],
-                                           ctypes.byref(n))
-    check(bool(ptr))
-    return _take(ptr, n)
+    return _build(lib.ane_bridge_build_weight_blob, w, np.float32, ctypes.c_float)
 
 
 def build_weight_blob_transposed(w):
     """One fp16 blob of the transpose of `w` ([rows, cols] -> stored [cols, rows])."""
-    a = _matrix(w, np.float32)
-    n = ctypes.c_size_t()
-    ptr = lib.ane_bridge_build_weight_blob_transposed(a.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), a.shape[0],
-                                                      a.shape[1], ctypes.byref(n))
-    check(bool(ptr))
-    return _take(ptr, n)
+    return _build(lib.ane_bridge_build_weight_blob_transposed, w, np.float32, ctypes.c_float)
 
 
 def build_weight_blob_int8(q):
     """One int8 blob of raw values `q` ([rows, cols] int8)."""
-    a = _matrix(q, np.int8)
-    n = ctypes.c_size_t()
-    ptr = lib.ane_bridge_build_weight_blob_int8(a.ctypes.data_as(ctypes.POINTER(ctypes.c_int8)), a.shape[0],
-                                                a.shape[1], ctypes.byref(n))
-    check(bool(ptr))
-    return _take(ptr, n)
+    return _build(lib.ane_bridge_build_weight_blob_int8, q, np.int8, ctypes.c_int8)
 
 
 def build_weight_blob_quantized(w):
