@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "backends/backend.h"
 
@@ -22,6 +23,9 @@ struct CpuBackendOptions {
   bool eliminate_common_subexpressions = true;
   bool views_and_taps = true;      // reshape-like ops alias, concat inputs written in place
 };
+
+// The GEMM library the backend calls and its version, for `ane info`.
+std::string cpu_gemm_library();
 
 // A new CPU backend, owned by the caller. Its Executables do not refer back to it.
 std::unique_ptr<Backend> make_cpu_backend(CpuBackendOptions options = {});

@@ -135,3 +135,11 @@ constexpr FamilyEntry kGemmOps[] = {
 std::span<const FamilyEntry> gemm_ops() { return kGemmOps; }
 
 }  // namespace ane::cpu
+
+namespace ane {
+
+std::string cpu_gemm_library() {
+  return std::string("BLIS ") + bli_info_get_version_str() + " (sgemm, threads set per call)";
+}
+
+}  // namespace ane
