@@ -5,8 +5,13 @@ namespace ane {
 std::string Location::to_string() const {
   std::string s = file;
   if (line > 0) {
-    s += ":" + std::to_string(line);
-    if (col > 0) s += ":" + std::to_string(col);
+    // Appended piecewise: `":" + std::to_string(..)` trips a GCC 12 -Wrestrict false positive.
+    s += ':';
+    s += std::to_string(line);
+    if (col > 0) {
+      s += ':';
+      s += std::to_string(col);
+    }
   } else if (byte_offset >= 0) {
     s += (s.empty() ? "" : ": ") + std::string("byte ") + std::to_string(byte_offset);
   }
