@@ -77,6 +77,9 @@ Expected<std::vector<T>> read_array(ByteReader& r, uint64_t count, const char* w
 }
 
 // Adds sizes, failing instead of wrapping around.
+// "0xDEADBEEF": how format errors print magic numbers, sentinels and checksums.
+std::string hex32(uint32_t v);
+
 inline bool checked_add(uint64_t a, uint64_t b, uint64_t* out) { return !__builtin_add_overflow(a, b, out); }
 
 // Rounds up to a multiple of `align` (a power of two), failing on overflow.

@@ -6,6 +6,7 @@
 
 #include "core/byte_reader.h"
 #include "core/file.h"
+#include "formats/binary_io.h"
 #include "formats/crc32.h"
 #include "formats/json_util.h"
 
@@ -47,12 +48,6 @@ struct TableEntry {
 
 uint64_t align_up(uint64_t v) { return (v + kDataAlign - 1) / kDataAlign * kDataAlign; }
 
-std::string hex32(uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%08X", v);
-  return buf;
-}
-
 std::string range(uint64_t begin, uint64_t end) {
   return "bytes " + std::to_string(begin) + ".." + std::to_string(end);
 }
@@ -64,17 +59,6 @@ uint32_t header_crc(std::span<const uint8_t> header) {
   c = crc32(kZero, c);
   return crc32(header.subspan(offsetof(FileHeader, meta_size)), c);
 }
-
-// Appends little-endian values and byte strings to a buffer.
-struct Writer {
-  std::vector<uint8_t>& out;
-  template <typename T>
-  void put(const T& v) {
-    const auto* p = reinterpret_cast<const uint8_t*>(&v);
-    out.insert(out.end(), p, p + sizeof(T));
-  }
-  void put_bytes(std::span<const uint8_t> b) { out.insert(out.end(), b.begin(), b.end()); }
-};
 
 // Size in bytes that dtype and shape imply; false on an unknown dtype or overflow.
 bool implied_size(const NamedTensor& t, uint64_t* out) {
@@ -381,8 +365,7 @@ Expected<std::vector<uint8_t>> Checkpoint::serialize() const {
   for (const NamedTensor& t : tensors) ANE_RETURN_IF_ERROR(check_tensor_for_save(t, names));
 
   // The table first (its size fixes where the data starts), then everything in order.
-  std::vector<uint8_t> table;
-  Writer tw{table};
+  ByteWriter tw;
   uint64_t table_size = 0;
   for (const NamedTensor& t : tensors) table_size += 4 + t.name.size() + 4 + 4 + 8 * t.shape.size() + 8 + 8 + 4;
   uint64_t next = kHeaderSize + meta_text.size() + table_size;
@@ -403,25 +386,22 @@ Expected<std::vector<uint8_t>> Checkpoint::serialize() const {
   std::memcpy(h.magic, kMagic, sizeof kMagic);
   h.version = kCheckpointVersion;
   h.meta_size = meta_text.size();
-  h.table_size = table.size();
+  h.table_size = tw.size();
   h.file_size = next;
   h.meta_crc = crc32({reinterpret_cast<const uint8_t*>(meta_text.data()), meta_text.size()});
-  h.table_crc = crc32(table);
+  h.table_crc = crc32(tw.view());
   h.tensor_count = static_cast<uint32_t>(tensors.size());
 
-  std::vector<uint8_t> out;
-  out.reserve(next);
-  Writer w{out};
+  ByteWriter w(next);
   w.put(h);
   w.put_bytes({reinterpret_cast<const uint8_t*>(meta_text.data()), meta_text.size()});
-  w.put_bytes(table);
+  w.put_bytes(tw.view());
   for (const NamedTensor& t : tensors) {
-    out.resize(align_up(out.size()), 0);
+    w.pad_to(align_up(w.size()));
     w.put_bytes(t.data);
   }
-  const uint32_t crc = header_crc({out.data(), kHeaderSize});
-  std::memcpy(out.data() + offsetof(FileHeader, header_crc), &crc, sizeof crc);
-  return out;
+  w.patch(offsetof(FileHeader, header_crc), header_crc({w.view().data(), kHeaderSize}));
+  return std::move(w).take();
 }
 
 Expected<Checkpoint> Checkpoint::parse(std::span<const uint8_t> bytes, const std::string& source) {

@@ -7,6 +7,7 @@
 
 #include "core/byte_reader.h"
 #include "core/file.h"
+#include "formats/binary_io.h"
 #include "formats/json_util.h"
 
 namespace ane {
@@ -48,7 +49,6 @@ Error config_error(const std::string& msg, const std::string& source) {
 }
 
 // a + b, a * b on sizes, failing instead of wrapping.
-bool add_checked(uint64_t a, uint64_t b, uint64_t* out) { return !__builtin_add_overflow(a, b, out); }
 
 // The parameter count with every product and sum checked; false on overflow.
 bool checked_total_params(const ModelConfig& c, uint64_t* total) {
@@ -63,12 +63,12 @@ bool checked_total_params(const ModelConfig& c, uint64_t* total) {
                                {c.qk_norm ? u(c.head_dim) : 0, 2}};
   for (const auto& p : parts) {
     uint64_t v = 0;
-    ok = ok && checked_mul(p[0], p[1], &v) && add_checked(layer, v, &layer);
+    ok = ok && checked_mul(p[0], p[1], &v) && checked_add(layer, v, &layer);
   }
   uint64_t embed = 0, all = 0;
-  ok = ok && checked_mul(layer, u(c.n_layers), &all) && add_checked(all, u(c.dim), &all) &&
-       checked_mul(u(c.vocab_size), u(c.dim), &embed) && add_checked(all, embed, &all) &&
-       add_checked(all, c.shared_classifier ? 0 : embed, &all);
+  ok = ok && checked_mul(layer, u(c.n_layers), &all) && checked_add(all, u(c.dim), &all) &&
+       checked_mul(u(c.vocab_size), u(c.dim), &embed) && checked_add(all, embed, &all) &&
+       checked_add(all, c.shared_classifier ? 0 : embed, &all);
   *total = all;
   return ok;
 }

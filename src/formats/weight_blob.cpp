@@ -28,12 +28,6 @@ constexpr uint64_t kSizeField = 8;
 constexpr uint64_t kOffsetField = 16;
 constexpr uint64_t kPaddingField = 24;
 
-std::string hex32(uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%08X", v);
-  return buf;
-}
-
 template <typename T>
 T load(std::span<const uint8_t> bytes, uint64_t at) {
   T v;

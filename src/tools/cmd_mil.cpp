@@ -96,11 +96,12 @@ std::string human_bytes(double b) {
   return buf;
 }
 
-// Compiles `fn` for the CPU backend and prints what its memory planner arrived at (skipped,
-// with the reason, when the program cannot compile here, e.g. weights not given).
-void print_planned_memory(const mil::Program& program, const std::string& fn_name, const WeightMap& weights) {
+// Compiles `fn` of `text` for the CPU backend and prints what its memory planner arrived at
+// (skipped, with the reason, when the program cannot compile here, e.g. weights not given).
+void print_planned_memory(const std::string& text, const std::string& path, const std::string& fn_name,
+                          const WeightMap& weights) {
   auto engine = Engine::create({.compile_budget = 0});
-  auto reparsed = mil::parse_program(mil::print_program(program), program.source_name);
+  auto reparsed = mil::parse_program(text, path);  // compile consumes its program
   if (!engine || !reparsed) return;
   const mil::Function* fn = (*reparsed)->find_function(fn_name);
   std::vector<size_t> in, out;
@@ -122,7 +123,9 @@ void print_planned_memory(const mil::Program& program, const std::string& fn_nam
 
 int run_check(const Args& args) {
   const std::string path = args.positional()[1];
-  auto program = load_program(path);
+  auto text = read_text_file(path);
+  if (!text) return report(text.error());
+  auto program = mil::parse_program(*text, path);
   if (!program) return report(program.error());
   if (Status s = mil::verify(**program); !s) return report(s.error());
   auto weights = load_weight_dir(args.get("weights"));
@@ -159,7 +162,7 @@ int run_check(const Args& args) {
   std::printf("total: %.3f MFLOP; constants %s; op results %s before planning\n", total_flops / 1e6,
               human_bytes(static_cast<double>(weight_bytes)).c_str(),
               human_bytes(static_cast<double>(activation_bytes)).c_str());
-  print_planned_memory(**program, f.name, weights->map);
+  print_planned_memory(*text, path, f.name, weights->map);
   std::printf("ok: verified%s\n", args.has("weights") ? ", weights resolved" : "");
   return 0;
 }
@@ -313,8 +316,7 @@ void write_random_inputs(Kernel& kernel, const std::vector<Io>& ios) {
 
 Expected<Prepared> prepare(const Args& args, bool inputs_required) {
   const std::string path = args.positional()[1];
-  ANE_ASSIGN_OR_RETURN(std::string text, read_text_file(path));
-  ANE_ASSIGN_OR_RETURN(std::unique_ptr<mil::Program> program, mil::parse_program(text, path));
+  ANE_ASSIGN_OR_RETURN(std::unique_ptr<mil::Program> program, load_program(path));
   const std::string fn_name = args.get("function", "main");
   ANE_ASSIGN_OR_RETURN(const mil::Function* fn, find_function(*program, fn_name));
   const auto& ins = args.get_all("in");
