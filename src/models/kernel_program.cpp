@@ -1,5 +1,6 @@
 #include "models/kernel_program.h"
 
+#include <algorithm>
 #include <string>
 
 #include "mil/printer.h"
@@ -80,6 +81,24 @@ Status read_channels(std::span<const half_bits> surface, const mil::TensorType& 
   for (int64_t c = 0; c < channels; ++c) {
     halves_to_floats(&out[static_cast<size_t>(c * seq)], &surface[static_cast<size_t>((channel + c) * width)],
                      static_cast<size_t>(seq));
+  }
+  return {};
+}
+
+Status copy_channels(std::span<half_bits> dst, const mil::TensorType& dst_type, int64_t dst_channel,
+                     std::span<const half_bits> src, const mil::TensorType& src_type, int64_t src_channel,
+                     int64_t channels, int64_t seq) {
+  ANE_RETURN_IF_ERROR(check_block(dst_type, dst.size(), dst_channel, channels, seq, 0));
+  ANE_RETURN_IF_ERROR(check_block(src_type, src.size(), src_channel, channels, seq, 0));
+  const int64_t dst_width = dst_type.shape[3], src_width = src_type.shape[3];
+  if (dst_width == seq && src_width == seq) {  // both packed: one contiguous block
+    std::copy_n(&src[static_cast<size_t>(src_channel * seq)], static_cast<size_t>(channels * seq),
+                &dst[static_cast<size_t>(dst_channel * seq)]);
+    return {};
+  }
+  for (int64_t c = 0; c < channels; ++c) {
+    std::copy_n(&src[static_cast<size_t>((src_channel + c) * src_width)], static_cast<size_t>(seq),
+                &dst[static_cast<size_t>((dst_channel + c) * dst_width)]);
   }
   return {};
 }

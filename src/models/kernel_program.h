@@ -61,4 +61,10 @@ Status write_channels(std::span<half_bits> surface, const mil::TensorType& type,
 Status read_channels(std::span<const half_bits> surface, const mil::TensorType& type, int64_t channel,
                      std::span<float> out, int64_t seq);
 
+// Copies channels [src_channel, src_channel + channels) x columns [0, seq) of one fp16
+// surface into another at dst_channel, without converting (the original's io_copy).
+Status copy_channels(std::span<half_bits> dst, const mil::TensorType& dst_type, int64_t dst_channel,
+                     std::span<const half_bits> src, const mil::TensorType& src_type, int64_t src_channel,
+                     int64_t channels, int64_t seq);
+
 }  // namespace ane::models

@@ -8,27 +8,23 @@
 #include <algorithm>
 #include <string>
 
+#include "backends/cpu/blas.h"
 #include "backends/cpu/plan.h"
 #include "backends/ref/elementwise.h"
 #include "backends/ref/linear.h"
 #include "backends/ref/lowering.h"
 
 namespace ane::cpu {
-namespace {
 
-struct MatrixRef {
-  const float* data;
-  int64_t rs, cs;  // row and column strides, in elements
-};
-
-// c[m, n] = a[m, k] b[k, n] (+ c when accumulate), c row-major.
-void sgemm(MatrixRef a, MatrixRef b, float* c, int64_t m, int64_t n, int64_t k, int threads) {
+void sgemm(MatrixRef a, MatrixRef b, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, float beta, int threads) {
   rntm_t rntm = BLIS_RNTM_INITIALIZER;
   bli_rntm_set_num_threads(threads, &rntm);
-  float one = 1.0f, zero = 0.0f;
+  float one = 1.0f;
   bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &one, const_cast<float*>(a.data), a.rs, a.cs,
-               const_cast<float*>(b.data), b.rs, b.cs, &zero, c, n, 1, nullptr, &rntm);
+               const_cast<float*>(b.data), b.rs, b.cs, &beta, c, ldc, 1, nullptr, &rntm);
 }
+
+namespace {
 
 Error not_fast(const mil::Op& op, const std::string& why) {
   return ref::op_error(op, "", why, ErrorCode::kUnsupported);
@@ -64,7 +60,7 @@ Expected<StepFn> lower_conv(const mil::Op& op, LowerCtx& ctx) {
   return StepFn([=] {
     for (int64_t n = 0; n < batch; ++n) {
       float* yn = yp + n * cout * hw;
-      sgemm({wp, cin, 1}, {xp + n * cin * hw, hw, 1}, yn, cout, hw, cin, rt->threads());
+      sgemm({wp, cin, 1}, {xp + n * cin * hw, hw, 1}, yn, hw, cout, hw, cin, 0.0f, rt->threads());
       if (bp) k->add_row_bias(yn, bp, cout, hw);
     }
     return Status();
@@ -95,7 +91,7 @@ Expected<StepFn> lower_matmul(const mil::Op& op, LowerCtx& ctx) {
   return StepFn([=] {
     for (size_t i = 0; i < batches.size(); ++i) {
       sgemm({a.data + batches[i].x, a.rs, a.cs}, {b.data + batches[i].y, b.rs, b.cs},
-            out + static_cast<int64_t>(i) * m * n, m, n, kk, rt->threads());
+            out + static_cast<int64_t>(i) * m * n, n, m, n, kk, 0.0f, rt->threads());
     }
     return Status();
   });
@@ -114,7 +110,7 @@ Expected<StepFn> lower_linear(const mil::Op& op, LowerCtx& ctx) {
   float* out = ctx.mutable_data(op.outputs[0]);
   Runtime* rt = &ctx.runtime();
   return StepFn([=] {
-    sgemm({xp, din, 1}, {wp, 1, din}, out, rows, dout, din, rt->threads());
+    sgemm({xp, din, 1}, {wp, 1, din}, out, dout, rows, dout, din, 0.0f, rt->threads());
     if (bp) {
       for (int64_t r = 0; r < rows; ++r) {
         for (int64_t o = 0; o < dout; ++o) out[r * dout + o] += bp[o];

@@ -1,0 +1,126 @@
+#include "train/kernel_set.h"
+
+#include "core/timer.h"
+#include "models/layer_kernels.h"
+
+namespace ane::train {
+namespace {
+
+constexpr std::array<LayerKernel, kLayerKernelCount> kAllKinds = {
+    LayerKernel::kAttentionForward, LayerKernel::kFfnForward,    LayerKernel::kFfnBackward,
+    LayerKernel::kSdpaBackward1,    LayerKernel::kSdpaBackward2, LayerKernel::kQkvBackward,
+};
+
+bool has_weights(LayerKernel k) { return k != LayerKernel::kSdpaBackward2; }
+
+Expected<models::KernelProgram> generate(models::KernelGenerator& gen, LayerKernel kind, models::WeightSource source,
+                                         const models::WeightViews* baked) {
+  switch (kind) {
+    case LayerKernel::kAttentionForward: return gen.attention_forward(source, baked);
+    case LayerKernel::kFfnForward: return gen.ffn_forward(source, baked);
+    case LayerKernel::kFfnBackward: return gen.ffn_backward(source, baked);
+    case LayerKernel::kSdpaBackward1: return gen.sdpa_backward1(source, baked);
+    case LayerKernel::kSdpaBackward2: return gen.sdpa_backward2();
+    case LayerKernel::kQkvBackward: return gen.qkv_backward(source, baked);
+  }
+  return Error(ErrorCode::kInternal, "unknown layer kernel");
+}
+
+}  // namespace
+
+std::string_view pipeline_name(Pipeline p) { return p == Pipeline::kStatic ? "static" : "dynamic"; }
+
+models::WeightViews layer_views(const ModelWeights& w, int layer) {
+  const LayerWeights& l = w.layers[static_cast<size_t>(layer)];
+  return {l.rms_att, l.wq, l.wk, l.wv, l.wo, l.rms_ffn, l.w1, l.w2, l.w3, l.q_norm, l.k_norm,
+          w.rms_final, w.embedding};
+}
+
+std::span<half_bits> input_halves(Kernel& k) {
+  auto s = k.input(0);
+  return {reinterpret_cast<half_bits*>(s->data()), s->size() / sizeof(half_bits)};
+}
+
+std::span<const half_bits> output_halves(const Kernel& k) {
+  auto s = k.output(0);
+  return {reinterpret_cast<const half_bits*>(s->data()), s->size() / sizeof(half_bits)};
+}
+
+Expected<std::unique_ptr<KernelSet>> KernelSet::create(Engine& engine, const ModelConfig& config, Pipeline pipeline) {
+  ANE_RETURN_IF_ERROR(config.validate());
+  std::unique_ptr<KernelSet> set(new KernelSet(engine, config, pipeline));
+  set->packed_layer_.fill(-1);
+  if (pipeline == Pipeline::kDynamic) {
+    ANE_RETURN_IF_ERROR(set->compile_all(nullptr));
+  } else {
+    // Only the weight-free kernel now; the others come with the first load_weights().
+    models::KernelGenerator gen(config);
+    ANE_ASSIGN_OR_RETURN(models::KernelProgram p, gen.sdpa_backward2());
+    set->layouts_[static_cast<size_t>(LayerKernel::kSdpaBackward2)] = {p.inputs[0], p.outputs[0], p.seq, {}};
+    const Timer timer;
+    ANE_ASSIGN_OR_RETURN(auto k, models::compile_kernel(engine, std::move(p)));
+    set->compile_ms_ += timer.ms();
+    set->kernels_[static_cast<size_t>(LayerKernel::kSdpaBackward2)].push_back(std::move(k));
+  }
+  return set;
+}
+
+Status KernelSet::compile_all(const ModelWeights* baked) {
+  models::KernelGenerator gen(config_);
+  const int layers = baked ? config_.n_layers : 1;
+  const Timer timer;
+  for (LayerKernel kind : kAllKinds) {
+    const size_t ki = static_cast<size_t>(kind);
+    if (baked && !has_weights(kind)) continue;
+    kernels_[ki].clear();  // free the old kernels before compiling their replacements
+    for (int l = 0; l < layers; ++l) {
+      const models::WeightViews views = baked ? layer_views(*baked, l) : models::WeightViews{};
+      const models::WeightSource source = baked ? models::WeightSource::kBaked : models::WeightSource::kStreamed;
+      ANE_ASSIGN_OR_RETURN(models::KernelProgram p, generate(gen, kind, source, baked ? &views : nullptr));
+      layouts_[ki] = {p.inputs[0], p.outputs[0], p.seq, p.streamed};
+      auto k = models::compile_kernel(engine_, std::move(p));
+      if (!k.ok()) {
+        compile_ms_ += timer.ms();
+        return k.error();
+      }
+      kernels_[ki].push_back(std::move(k).value());
+    }
+  }
+  compile_ms_ += timer.ms();
+  return {};
+}
+
+Status KernelSet::load_weights(const ModelWeights& weights) {
+  ANE_RETURN_IF_ERROR(weights.validate());
+  if (!(weights.config == config_)) return invalid_argument("kernel set: weights of another model shape");
+  if (pipeline_ == Pipeline::kStatic) return compile_all(&weights);
+  weights_ = &weights;
+  packed_layer_.fill(-1);
+  return {};
+}
+
+Expected<Kernel*> KernelSet::get(LayerKernel kind, int layer) {
+  const size_t ki = static_cast<size_t>(kind);
+  if (layer < 0 || layer >= config_.n_layers) return invalid_argument("kernel set: no layer " + std::to_string(layer));
+  const bool per_layer = pipeline_ == Pipeline::kStatic && has_weights(kind);
+  const size_t slot = per_layer ? static_cast<size_t>(layer) : 0;
+  if (slot >= kernels_[ki].size()) return invalid_argument("kernel set: weights not loaded");
+  Kernel* k = kernels_[ki][slot].get();
+  if (pipeline_ == Pipeline::kDynamic && has_weights(kind) && packed_layer_[ki] != layer) {
+    if (weights_ == nullptr) return invalid_argument("kernel set: weights not loaded");
+    models::KernelProgram layout;
+    layout.name = k->name();
+    layout.inputs = {layouts_[ki].input};
+    layout.seq = layouts_[ki].seq;
+    layout.streamed = layouts_[ki].streamed;
+    ANE_RETURN_IF_ERROR(models::pack_streamed_weights(layout, layer_views(*weights_, layer), input_halves(*k)));
+    packed_layer_[ki] = layer;
+  }
+  return k;
+}
+
+int KernelSet::compiles_per_load() const {
+  return pipeline_ == Pipeline::kStatic ? static_cast<int>(kLayerKernelCount - 1) * config_.n_layers : 0;
+}
+
+}  // namespace ane::train

@@ -1,0 +1,88 @@
+// The six fused layer kernels of a model, compiled for one of the two pipelines:
+//   static:  every layer has its own kernels with that layer's weights baked in as
+//            constants; load_weights() recompiles them all (5 per layer, plus one weight-free
+//            sdpa_backward2 compiled once), which spends the engine's compile budget;
+//   dynamic: one kernel of each kind serves every layer; the weights travel in the input
+//            surface's extra columns and are repacked when a kernel switches layer or the
+//            weights change. Compiled once.
+// Either way get(kind, layer) hands back a kernel whose input columns [0, seq) are free for
+// activations, laid out as KernelSet::layout(kind) says.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "core/fp16.h"
+#include "core/status.h"
+#include "formats/model_weights.h"
+#include "models/kernel_program.h"
+#include "runtime/engine.h"
+
+namespace ane::train {
+
+enum class Pipeline : uint8_t { kStatic, kDynamic };
+std::string_view pipeline_name(Pipeline p);  // "static", "dynamic"
+
+enum class LayerKernel : uint8_t {
+  kAttentionForward,
+  kFfnForward,
+  kFfnBackward,
+  kSdpaBackward1,
+  kSdpaBackward2,
+  kQkvBackward,
+};
+inline constexpr size_t kLayerKernelCount = 6;
+
+// What a compiled kernel's surfaces look like (the KernelProgram without its program).
+struct KernelLayout {
+  mil::TensorType input, output;
+  int64_t seq = 0;
+  std::vector<models::StreamedWeight> streamed;
+};
+
+// The views of layer `layer` of `w` the kernels read.
+models::WeightViews layer_views(const ModelWeights& w, int layer);
+
+class KernelSet {
+ public:
+  static Expected<std::unique_ptr<KernelSet>> create(Engine& engine, const ModelConfig& config, Pipeline pipeline);
+
+  // Static: compiles every layer's kernels from `weights` (an ErrorCode::kBudgetExceeded
+  // error when the engine's budget runs out; the set is then unusable until a later call
+  // succeeds). Dynamic: remembers `weights` (which must outlive the next get()) and marks
+  // every packed layer stale.
+  Status load_weights(const ModelWeights& weights);
+  // Kernel `kind` ready for layer `layer`.
+  Expected<Kernel*> get(LayerKernel kind, int layer);
+  const KernelLayout& layout(LayerKernel kind) const { return layouts_[static_cast<size_t>(kind)]; }
+
+  Pipeline pipeline() const { return pipeline_; }
+  // Compiles one load_weights() costs (0 for dynamic).
+  int compiles_per_load() const;
+  double compile_ms() const { return compile_ms_; }  // total spent compiling so far
+
+ private:
+  KernelSet(Engine& engine, ModelConfig config, Pipeline pipeline)
+      : engine_(engine), config_(std::move(config)), pipeline_(pipeline) {}
+  Status compile_all(const ModelWeights* baked);
+
+  Engine& engine_;
+  ModelConfig config_;
+  Pipeline pipeline_;
+  std::array<KernelLayout, kLayerKernelCount> layouts_;
+  // [kind][layer] for static (sdpa_backward2 only at [kind][0]); [kind][0] for dynamic.
+  std::array<std::vector<std::unique_ptr<Kernel>>, kLayerKernelCount> kernels_;
+  std::array<int, kLayerKernelCount> packed_layer_{};  // dynamic: the layer each kernel holds, -1 none
+  const ModelWeights* weights_ = nullptr;               // dynamic
+  double compile_ms_ = 0;
+};
+
+// Typed access to a kernel's fp16 surfaces.
+std::span<half_bits> input_halves(Kernel& k);
+std::span<const half_bits> output_halves(const Kernel& k);
+
+}  // namespace ane::train

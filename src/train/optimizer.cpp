@@ -1,0 +1,118 @@
+#include "train/optimizer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+#include "train/cpu_ops.h"
+
+namespace ane::train {
+namespace {
+
+constexpr size_t kGrain = size_t{1} << 16;  // elements per parallel chunk
+
+struct Chunk {
+  size_t tensor, begin, end;
+};
+
+// Fixed-size chunks of every tensor of `w`, in tensor order.
+std::vector<Chunk> chunks_of(const ModelWeights& w) {
+  std::vector<Chunk> chunks;
+  const auto ts = w.tensors();
+  for (size_t t = 0; t < ts.size(); ++t) {
+    const size_t n = ts[t].data.size();
+    for (size_t b = 0; b < n; b += kGrain) chunks.push_back({t, b, std::min(n, b + kGrain)});
+  }
+  return chunks;
+}
+
+// Calls fn(tensor index, begin, end) over chunks of every tensor of `w`, spread over `pool`.
+template <typename Fn>
+void for_each_chunk(const ModelWeights& w, ThreadPool& pool, Fn&& fn) {
+  const std::vector<Chunk> chunks = chunks_of(w);
+  pool.parallel_for(chunks.size(), 1, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) fn(chunks[i].tensor, chunks[i].begin, chunks[i].end);
+  });
+}
+
+}  // namespace
+
+double LrSchedule::at(int64_t step) const {
+  if (warmup > 0 && step < warmup) return lr * static_cast<double>(step + 1) / static_cast<double>(warmup);
+  const int64_t decay = std::max<int64_t>(total - warmup, 1);
+  const double progress = std::clamp(static_cast<double>(step - warmup) / static_cast<double>(decay), 0.0, 1.0);
+  return min_lr + 0.5 * (lr - min_lr) * (1.0 + std::cos(std::numbers::pi * progress));
+}
+
+Expected<AdamW> AdamW::create(const ModelConfig& config, AdamWConfig options) {
+  AdamW a;
+  a.options_ = options;
+  ANE_ASSIGN_OR_RETURN(a.m_, ModelWeights::zeros(config));
+  ANE_ASSIGN_OR_RETURN(a.v_, ModelWeights::zeros(config));
+  return a;
+}
+
+void AdamW::step(ModelWeights& weights, const ModelWeights& grads, double lr, ThreadPool& pool) {
+  ++t_;
+  auto w = weights.tensors();
+  const auto g = grads.tensors();
+  auto m = m_.tensors(), v = v_.tensors();
+  for_each_chunk(weights, pool, [&](size_t t, size_t b, size_t e) {
+    AdamParams p;
+    p.lr = static_cast<float>(lr);
+    p.beta1 = static_cast<float>(options_.beta1);
+    p.beta2 = static_cast<float>(options_.beta2);
+    p.eps = static_cast<float>(options_.eps);
+    p.weight_decay = w[t].shape.size() == 2 ? static_cast<float>(options_.weight_decay) : 0.0f;
+    const size_t n = e - b;
+    adamw_update(w[t].data.subspan(b, n), g[t].data.subspan(b, n), m[t].data.subspan(b, n), v[t].data.subspan(b, n),
+                 static_cast<int>(t_), p);
+  });
+}
+
+double global_norm(const ModelWeights& grads, ThreadPool& pool) {
+  // Per-chunk sums added in chunk order: the result does not depend on the thread count.
+  const std::vector<Chunk> chunks = chunks_of(grads);
+  std::vector<double> sums(chunks.size());
+  const auto g = grads.tensors();
+  pool.parallel_for(chunks.size(), 1, [&](size_t b, size_t e) {
+    for (size_t c = b; c < e; ++c) {
+      double sum = 0;
+      const std::span<const float> d = g[chunks[c].tensor].data;
+      for (size_t i = chunks[c].begin; i < chunks[c].end; ++i) sum += static_cast<double>(d[i]) * d[i];
+      sums[c] = sum;
+    }
+  });
+  double total = 0;
+  for (double s : sums) total += s;
+  return std::sqrt(total);
+}
+
+void scale_all(ModelWeights& grads, float factor, ThreadPool& pool) {
+  auto g = grads.tensors();
+  for_each_chunk(grads, pool, [&](size_t t, size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) g[t].data[i] *= factor;
+  });
+}
+
+void zero_all(ModelWeights& grads, ThreadPool& pool) {
+  auto g = grads.tensors();
+  for_each_chunk(grads, pool, [&](size_t t, size_t b, size_t e) {
+    std::fill(g[t].data.begin() + static_cast<ptrdiff_t>(b), g[t].data.begin() + static_cast<ptrdiff_t>(e), 0.0f);
+  });
+}
+
+bool LossScaler::update(bool finite) {
+  if (!finite) {
+    if (dynamic_) scale_ = std::max(scale_ / 2, 1.0);
+    clean_steps_ = 0;
+    return false;
+  }
+  if (dynamic_ && ++clean_steps_ >= growth_interval_) {
+    scale_ = std::min(scale_ * 2, 65536.0);
+    clean_steps_ = 0;
+  }
+  return true;
+}
+
+}  // namespace ane::train

@@ -1,0 +1,386 @@
+#include "train/trainer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "backends/cpu/blas.h"
+#include "core/timer.h"
+#include "train/cpu_ops.h"
+
+namespace ane::train {
+namespace {
+
+size_t z(int64_t v) { return static_cast<size_t>(v); }
+
+// Adds the elapsed time of its scope to `total` (milliseconds).
+class ScopedTime {
+ public:
+  explicit ScopedTime(double& total) : total_(total) {}
+  ~ScopedTime() { total_ += timer_.ms(); }
+  ScopedTime(const ScopedTime&) = delete;
+  ScopedTime& operator=(const ScopedTime&) = delete;
+
+ private:
+  double& total_;
+  Timer timer_;
+};
+
+// dw[out, in] += dy[out, S] x[in, S]^T.
+void weight_grad(std::vector<float>& dw, const std::vector<float>& dy, const std::vector<float>& x, int64_t out,
+                 int64_t in, int64_t S, int threads) {
+  cpu::sgemm({dy.data(), S, 1}, {x.data(), 1, S}, dw.data(), in, out, in, S, 1.0f, threads);
+}
+
+void add_scaled(std::vector<float>& y, const std::vector<float>& x, float a) {
+  for (size_t i = 0; i < y.size(); ++i) y[i] += a * x[i];
+}
+
+}  // namespace
+
+// Activations and scratch for one window, allocated once.
+struct Trainer::Buffers {
+  std::vector<std::vector<float>> x;          // [L + 1][D * S]: residual stream entering layer l (x[L]: final)
+  std::vector<std::vector<float>> x2;         // [L][D * S]: after the attention branch
+  std::vector<std::vector<half_bits>> att;    // [L]: attention_forward output surfaces (taps)
+  std::vector<std::vector<half_bits>> ffn;    // [L]: ffn_forward output surfaces (taps)
+  std::vector<float> branch;                  // [D * S]: a kernel's branch output
+  std::vector<float> xf, logits, dlogits;     // final norm output [D, S]; [V, S] twice
+  std::vector<float> dy, dx2, dxn, dscaled;   // [D, S]
+  std::vector<float> dh1, dh3, gated;         // [H, S]
+  std::vector<float> xn, attn, dq, dk, dv;    // [D|Q|KV, S]
+  std::vector<float> q_raw, k_raw, dnorm;     // qk-norm backward
+};
+
+Trainer::Trainer(Engine& engine, ModelWeights weights, TrainerOptions options, AdamW adam, ModelWeights grads)
+    : engine_(engine),
+      weights_(std::move(weights)),
+      options_(options),
+      adam_(std::move(adam)),
+      grads_(std::move(grads)),
+      scaler_(options.loss_scale, options.dynamic_loss_scale),
+      pool_(options.threads > 0 ? options.threads : default_thread_count()) {}
+
+Trainer::~Trainer() = default;
+
+Expected<std::unique_ptr<Trainer>> Trainer::create(Engine& engine, ModelWeights weights, TrainerOptions options) {
+  ANE_RETURN_IF_ERROR(weights.validate());
+  if (options.threads <= 0) options.threads = default_thread_count();
+  if (!(options.loss_scale >= 1.0)) return invalid_argument("loss scale must be at least 1");
+  const ModelConfig c = weights.config;
+  ANE_ASSIGN_OR_RETURN(AdamW adam, AdamW::create(c, options.adamw));
+  ANE_ASSIGN_OR_RETURN(ModelWeights grads, ModelWeights::zeros(c));
+  std::unique_ptr<Trainer> t(new Trainer(engine, std::move(weights), options, std::move(adam), std::move(grads)));
+  ANE_ASSIGN_OR_RETURN(t->kernels_, KernelSet::create(engine, c, options.pipeline));
+  if (options.pipeline == Pipeline::kStatic && engine.options().compile_budget > 0 &&
+      t->kernels_->compiles_per_load() + 1 > engine.options().compile_budget) {
+    return invalid_argument("the static pipeline compiles " + std::to_string(t->kernels_->compiles_per_load() + 1) +
+                            " kernels for this model, more than the compile budget (" +
+                            std::to_string(engine.options().compile_budget) +
+                            "); raise the budget or use the dynamic pipeline");
+  }
+  ANE_RETURN_IF_ERROR(t->kernels_->load_weights(t->weights_));
+
+  const size_t D = z(c.dim), H = z(c.hidden_dim), S = z(c.seq_len), V = z(c.vocab_size), L = z(c.n_layers);
+  const size_t Q = c.q_dim(), KV = c.kv_dim();
+  auto b = std::make_unique<Buffers>();
+  b->x.assign(L + 1, std::vector<float>(D * S));
+  b->x2.assign(L, std::vector<float>(D * S));
+  const size_t att_out = z(t->kernels_->layout(LayerKernel::kAttentionForward).output.num_elements());
+  const size_t ffn_out = z(t->kernels_->layout(LayerKernel::kFfnForward).output.num_elements());
+  b->att.assign(L, std::vector<half_bits>(att_out));
+  b->ffn.assign(L, std::vector<half_bits>(ffn_out));
+  for (auto* v : {&b->branch, &b->xf, &b->dy, &b->dx2, &b->dxn, &b->dscaled, &b->xn}) v->resize(D * S);
+  b->logits.resize(V * S);
+  b->dlogits.resize(V * S);
+  for (auto* v : {&b->dh1, &b->dh3, &b->gated}) v->resize(H * S);
+  b->attn.resize(Q * S);
+  b->dq.resize(Q * S);
+  b->q_raw.resize(c.qk_norm ? Q * S : 0);
+  b->dk.resize(KV * S);
+  b->dv.resize(KV * S);
+  b->k_raw.resize(c.qk_norm ? KV * S : 0);
+  b->dnorm.resize(std::max(Q, KV) * S);
+  t->buf_ = std::move(b);
+  return t;
+}
+
+TrainerTimes Trainer::times() const {
+  TrainerTimes t = times_;
+  t.compile = kernels_->compile_ms();
+  return t;
+}
+
+double Trainer::flops_per_window() const {
+  const ModelConfig& c = weights_.config;
+  const double S = c.seq_len;
+  const double matrix_params = static_cast<double>(c.layer_params()) - 2.0 * c.dim - 2.0 * static_cast<double>(c.qk_norm_size());
+  const double forward = 2 * S * (c.n_layers * matrix_params + static_cast<double>(c.embedding_size())) +
+                         c.n_layers * 4.0 * S * S * static_cast<double>(c.q_dim());  // scores and P V
+  return 3 * forward;  // backward: twice the forward
+}
+
+Status Trainer::check_window(std::span<const uint16_t> window) const {
+  const ModelConfig& c = weights_.config;
+  if (window.size() != z(c.seq_len) + 1) {
+    return invalid_argument("a training window holds seq_len + 1 = " + std::to_string(c.seq_len + 1) + " tokens, got " +
+                            std::to_string(window.size()));
+  }
+  for (size_t i = 0; i < window.size(); ++i) {
+    if (window[i] >= c.vocab_size) {
+      return invalid_argument("token " + std::to_string(window[i]) + " at window position " + std::to_string(i) +
+                              " is outside the vocabulary (" + std::to_string(c.vocab_size) + ")");
+    }
+  }
+  return {};
+}
+
+Expected<Kernel*> Trainer::run_kernel(LayerKernel kind, int layer) {
+  ANE_ASSIGN_OR_RETURN(Kernel * k, kernels_->get(kind, layer));
+  const ScopedTime t(times_.kernels);
+  ANE_RETURN_IF_ERROR(k->run());
+  return k;
+}
+
+Status Trainer::forward(std::span<const uint16_t> tokens, bool keep_taps) {
+  const ModelConfig& c = weights_.config;
+  const int64_t D = c.dim, S = c.seq_len;
+  Buffers& b = *buf_;
+  const float alpha = static_cast<float>(options_.residual_scale);
+  ANE_RETURN_IF_ERROR(embed_lookup(b.x[0], weights_.embedding, tokens, c.vocab_size, c.dim, c.seq_len));
+  for (int l = 0; l < c.n_layers; ++l) {
+    const size_t lz = z(l);
+    // attention branch: x2 = x + a * o
+    ANE_ASSIGN_OR_RETURN(Kernel * att, kernels_->get(LayerKernel::kAttentionForward, l));
+    const KernelLayout& al = kernels_->layout(LayerKernel::kAttentionForward);
+    ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*att), al.input, 0, b.x[lz], S));
+    ANE_RETURN_IF_ERROR(run_kernel(LayerKernel::kAttentionForward, l).status());
+    std::span<const half_bits> att_out = output_halves(*att);
+    if (keep_taps) std::copy(att_out.begin(), att_out.end(), b.att[lz].begin());
+    ANE_RETURN_IF_ERROR(models::read_channels(att_out, al.output, 0, b.branch, S));
+    b.x2[lz] = b.x[lz];
+    add_scaled(b.x2[lz], b.branch, alpha);
+    // FFN branch: x_next = x2 + a * f
+    ANE_ASSIGN_OR_RETURN(Kernel * ffn, kernels_->get(LayerKernel::kFfnForward, l));
+    const KernelLayout& fl = kernels_->layout(LayerKernel::kFfnForward);
+    ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*ffn), fl.input, 0, b.x2[lz], S));
+    ANE_RETURN_IF_ERROR(run_kernel(LayerKernel::kFfnForward, l).status());
+    std::span<const half_bits> ffn_out = output_halves(*ffn);
+    if (keep_taps) std::copy(ffn_out.begin(), ffn_out.end(), b.ffn[lz].begin());
+    ANE_RETURN_IF_ERROR(models::read_channels(ffn_out, fl.output, 0, b.branch, S));
+    b.x[lz + 1] = b.x2[lz];
+    add_scaled(b.x[lz + 1], b.branch, alpha);
+  }
+  (void)D;
+  return {};
+}
+
+Expected<double> Trainer::classifier_loss(std::span<const uint16_t> targets, bool backward) {
+  const ScopedTime t(times_.cpu);
+  const ModelConfig& c = weights_.config;
+  const int64_t D = c.dim, S = c.seq_len, V = c.vocab_size;
+  Buffers& b = *buf_;
+  const std::vector<float>& x = b.x[z(c.n_layers)];
+  const float eps = static_cast<float>(c.norm_eps);
+  rmsnorm(b.xf, x, weights_.rms_final, c.dim, c.seq_len, eps);
+  const std::span<const float> wc = weights_.output_weights();
+  cpu::sgemm({wc.data(), D, 1}, {b.xf.data(), S, 1}, b.logits.data(), S, V, S, D, 0.0f, options_.threads);
+  ANE_ASSIGN_OR_RETURN(float loss, cross_entropy(b.dlogits, b.logits, targets, c.vocab_size, c.seq_len));
+  if (!backward) return static_cast<double>(loss);
+  const float scale = static_cast<float>(scaler_.scale());
+  for (float& g : b.dlogits) g *= scale;
+  std::vector<float>& dwc = c.shared_classifier ? grads_.embedding : grads_.classifier;
+  cpu::sgemm({b.dlogits.data(), S, 1}, {b.xf.data(), 1, S}, dwc.data(), D, V, D, S, 1.0f, options_.threads);
+  cpu::sgemm({wc.data(), 1, D}, {b.dlogits.data(), S, 1}, b.dxn.data(), S, D, S, V, 0.0f, options_.threads);
+  rmsnorm_backward(b.dy, grads_.rms_final, b.dxn, x, weights_.rms_final, c.dim, c.seq_len, eps);
+  return static_cast<double>(loss);
+}
+
+Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
+  const ModelConfig& c = weights_.config;
+  const int64_t D = c.dim, H = c.hidden_dim, S = c.seq_len, Q = static_cast<int64_t>(c.q_dim()),
+                KV = static_cast<int64_t>(c.kv_dim()), SC = static_cast<int64_t>(c.score_channels());
+  const size_t lz = z(layer);
+  const int threads = options_.threads;
+  const float alpha = static_cast<float>(options_.residual_scale), eps = static_cast<float>(c.norm_eps);
+  Buffers& b = *buf_;
+  const LayerWeights& w = weights_.layers[lz];
+  LayerWeights& g = grads_.layers[lz];
+  const KernelLayout& al = kernels_->layout(LayerKernel::kAttentionForward);
+  const KernelLayout& fl = kernels_->layout(LayerKernel::kFfnForward);
+  const std::span<const half_bits> att(b.att[lz]), ffn(b.ffn[lz]);
+  // Attention taps: o [D], Q [Q], K [KV], V [KV], attn [Q], xnorm [D] (, q_raw [Q], k_raw [KV]).
+  const int64_t a_q = D, a_attn = D + Q + 2 * KV, a_xn = a_attn + Q, a_qraw = a_xn + D, a_kraw = a_qraw + Q;
+  // FFN taps: ffn_out [D], h1 [H], h3 [H], silu_out [H], x2norm [D].
+  const int64_t f_h1 = D, f_gated = D + 2 * H, f_xn2 = D + 3 * H;
+
+  // FFN backward: dffn = a * dy at the branch output.
+  std::vector<float>& dffn = b.dscaled;
+  for (size_t i = 0; i < dffn.size(); ++i) dffn[i] = alpha * dy[i];
+  {
+    ANE_ASSIGN_OR_RETURN(Kernel * k, kernels_->get(LayerKernel::kFfnBackward, layer));
+    const KernelLayout& kl = kernels_->layout(LayerKernel::kFfnBackward);
+    ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*k), kl.input, 0, dffn, S));
+    ANE_RETURN_IF_ERROR(models::copy_channels(input_halves(*k), kl.input, D, ffn, fl.output, f_h1, 2 * H, S));
+    ANE_RETURN_IF_ERROR(run_kernel(LayerKernel::kFfnBackward, layer).status());
+    const ScopedTime t(times_.cpu);
+    const std::span<const half_bits> out = output_halves(*k);
+    ANE_RETURN_IF_ERROR(models::read_channels(out, kl.output, 0, b.dxn, S));
+    ANE_RETURN_IF_ERROR(models::read_channels(out, kl.output, D, b.dh1, S));
+    ANE_RETURN_IF_ERROR(models::read_channels(out, kl.output, D + H, b.dh3, S));
+    ANE_RETURN_IF_ERROR(models::read_channels(ffn, fl.output, f_gated, b.gated, S));
+    ANE_RETURN_IF_ERROR(models::read_channels(ffn, fl.output, f_xn2, b.xn, S));
+    weight_grad(g.w2, dffn, b.gated, D, H, S, threads);
+    weight_grad(g.w1, b.dh1, b.xn, H, D, S, threads);
+    weight_grad(g.w3, b.dh3, b.xn, H, D, S, threads);
+    rmsnorm_backward(b.dx2, g.rms_ffn, b.dxn, b.x2[lz], w.rms_ffn, c.dim, c.seq_len, eps);
+    for (size_t i = 0; i < dy.size(); ++i) b.dx2[i] += dy[i];
+  }
+
+  // Attention backward: do = a * dx2 at the branch output.
+  std::vector<float>& d_o = b.dscaled;
+  for (size_t i = 0; i < d_o.size(); ++i) d_o[i] = alpha * b.dx2[i];
+  ANE_ASSIGN_OR_RETURN(Kernel * s1, kernels_->get(LayerKernel::kSdpaBackward1, layer));
+  const KernelLayout& s1l = kernels_->layout(LayerKernel::kSdpaBackward1);
+  ANE_RETURN_IF_ERROR(models::copy_channels(input_halves(*s1), s1l.input, 0, att, al.output, a_q, Q + 2 * KV, S));
+  ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*s1), s1l.input, Q + 2 * KV, d_o, S));
+  ANE_RETURN_IF_ERROR(run_kernel(LayerKernel::kSdpaBackward1, layer).status());
+  {
+    const ScopedTime t(times_.cpu);
+    ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, a_attn, b.attn, S));
+    weight_grad(g.wo, d_o, b.attn, D, Q, S, threads);
+  }
+  ANE_ASSIGN_OR_RETURN(Kernel * s2, kernels_->get(LayerKernel::kSdpaBackward2, layer));
+  const KernelLayout& s2l = kernels_->layout(LayerKernel::kSdpaBackward2);
+  const std::span<const half_bits> s1_out = output_halves(*s1);
+  ANE_RETURN_IF_ERROR(models::copy_channels(input_halves(*s2), s2l.input, 0, s1_out, s1l.output, KV, 2 * SC, S));
+  ANE_RETURN_IF_ERROR(models::copy_channels(input_halves(*s2), s2l.input, 2 * SC, att, al.output, a_q, Q + KV, S));
+  ANE_RETURN_IF_ERROR(run_kernel(LayerKernel::kSdpaBackward2, layer).status());
+  {
+    const ScopedTime t(times_.cpu);
+    const std::span<const half_bits> s2_out = output_halves(*s2);
+    ANE_RETURN_IF_ERROR(models::read_channels(s2_out, s2l.output, 0, b.dq, S));
+    ANE_RETURN_IF_ERROR(models::read_channels(s2_out, s2l.output, Q, b.dk, S));
+    ANE_RETURN_IF_ERROR(models::read_channels(s1_out, s1l.output, 0, b.dv, S));
+    if (c.qk_norm) {  // back through the per-head norms, to the raw projections
+      ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, a_qraw, b.q_raw, S));
+      ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, a_kraw, b.k_raw, S));
+      const size_t block = z(c.head_dim) * z(S);
+      auto heads = [&](std::vector<float>& d, const std::vector<float>& raw, const std::vector<float>& nw,
+                       std::vector<float>& dnw, int n_heads) {
+        for (int h = 0; h < n_heads; ++h) {
+          const size_t o = z(h) * block;
+          rmsnorm_backward(std::span(b.dnorm).subspan(o, block), dnw, std::span<const float>(d).subspan(o, block),
+                           std::span<const float>(raw).subspan(o, block), nw, c.head_dim, c.seq_len, eps);
+        }
+        std::copy_n(b.dnorm.begin(), d.size(), d.begin());
+      };
+      heads(b.dq, b.q_raw, w.q_norm, g.q_norm, c.n_heads);
+      heads(b.dk, b.k_raw, w.k_norm, g.k_norm, c.n_kv_heads);
+    }
+    ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, a_xn, b.xn, S));
+    weight_grad(g.wq, b.dq, b.xn, Q, D, S, threads);
+    weight_grad(g.wk, b.dk, b.xn, KV, D, S, threads);
+    weight_grad(g.wv, b.dv, b.xn, KV, D, S, threads);
+  }
+  ANE_ASSIGN_OR_RETURN(Kernel * qb, kernels_->get(LayerKernel::kQkvBackward, layer));
+  const KernelLayout& ql = kernels_->layout(LayerKernel::kQkvBackward);
+  ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*qb), ql.input, 0, b.dq, S));
+  ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*qb), ql.input, Q, b.dk, S));
+  ANE_RETURN_IF_ERROR(models::copy_channels(input_halves(*qb), ql.input, Q + KV, s1_out, s1l.output, 0, KV, S));
+  ANE_RETURN_IF_ERROR(run_kernel(LayerKernel::kQkvBackward, layer).status());
+  const ScopedTime t(times_.cpu);
+  ANE_RETURN_IF_ERROR(models::read_channels(output_halves(*qb), ql.output, 0, b.dxn, S));
+  rmsnorm_backward(dy, g.rms_att, b.dxn, b.x[lz], w.rms_att, c.dim, c.seq_len, eps);
+  for (size_t i = 0; i < dy.size(); ++i) dy[i] += b.dx2[i];
+  return {};
+}
+
+Status Trainer::backward(std::span<const uint16_t> tokens) {
+  const ModelConfig& c = weights_.config;
+  for (int l = c.n_layers - 1; l >= 0; --l) ANE_RETURN_IF_ERROR(layer_backward(l, buf_->dy));
+  const ScopedTime t(times_.cpu);
+  embed_backward(grads_.embedding, buf_->dy, tokens, c.dim, c.seq_len);
+  return {};
+}
+
+Expected<double> Trainer::accumulate(std::span<const uint16_t> window) {
+  ANE_RETURN_IF_ERROR(check_window(window));
+  const size_t S = z(weights_.config.seq_len);
+  ANE_RETURN_IF_ERROR(forward(window.first(S), /*keep_taps=*/true));
+  ANE_ASSIGN_OR_RETURN(double loss, classifier_loss(window.subspan(1, S), /*backward=*/true));
+  ANE_RETURN_IF_ERROR(backward(window.first(S)));
+  ++micro_steps_;
+  return loss;
+}
+
+Expected<double> Trainer::loss(std::span<const uint16_t> window) {
+  ANE_RETURN_IF_ERROR(check_window(window));
+  const size_t S = z(weights_.config.seq_len);
+  ANE_RETURN_IF_ERROR(forward(window.first(S), /*keep_taps=*/false));
+  return classifier_loss(window.subspan(1, S), /*backward=*/false);
+}
+
+Expected<StepReport> Trainer::step() {
+  if (micro_steps_ == 0) return invalid_argument("optimizer step without accumulated gradients");
+  StepReport r;
+  r.loss_scale = scaler_.scale();
+  {
+    const ScopedTime t(times_.optimizer);
+    scale_all(grads_, static_cast<float>(1.0 / (scaler_.scale() * micro_steps_)), pool_);
+    r.grad_norm = global_norm(grads_, pool_);
+    r.applied = scaler_.update(std::isfinite(r.grad_norm));
+    r.lr = options_.schedule.at(steps_done_);
+    if (r.applied) {
+      if (options_.clip > 0 && r.grad_norm > options_.clip) {
+        scale_all(grads_, static_cast<float>(options_.clip / r.grad_norm), pool_);
+      }
+      adam_.step(weights_, grads_, r.lr, pool_);
+    }
+    zero_all(grads_, pool_);
+    micro_steps_ = 0;
+  }
+  ++steps_done_;
+  r.step = steps_done_;
+  if (r.applied) {
+    Status s = kernels_->load_weights(weights_);
+    if (!s.ok()) {
+      if (s.error().code() != ErrorCode::kBudgetExceeded) return s.error();
+      r.kernels_stale = true;
+    }
+  }
+  return r;
+}
+
+Status Trainer::reload_kernels() { return kernels_->load_weights(weights_); }
+
+Status Trainer::save_state(Checkpoint& ckpt) const {
+  ANE_RETURN_IF_ERROR(add_weights_to_checkpoint(ckpt, weights_, "model."));
+  for (const auto& t : adam_.m().tensors()) ckpt.tensors.push_back(NamedTensor::of<float>("adam.m." + t.name, t.shape, t.data));
+  for (const auto& t : adam_.v().tensors()) ckpt.tensors.push_back(NamedTensor::of<float>("adam.v." + t.name, t.shape, t.data));
+  ANE_RETURN_IF_ERROR(ckpt.set_step(steps_done_));
+  ANE_RETURN_IF_ERROR(ckpt.set_meta("adam_t", adam_.t()));
+  ANE_RETURN_IF_ERROR(ckpt.set_meta("loss_scale", scaler_.scale()));
+  ANE_RETURN_IF_ERROR(ckpt.set_meta("loss_scale_clean_steps", scaler_.clean_steps()));
+  return {};
+}
+
+Status Trainer::restore_state(const Checkpoint& ckpt) {
+  ANE_ASSIGN_OR_RETURN(ModelConfig saved, ckpt.model_config());
+  if (!(saved == weights_.config)) return invalid_argument("checkpoint holds another model shape ('" + saved.name + "')");
+  ANE_RETURN_IF_ERROR(read_tensors_from_checkpoint(ckpt, weights_, "model."));
+  ANE_RETURN_IF_ERROR(read_tensors_from_checkpoint(ckpt, adam_.m(), "adam.m."));
+  ANE_RETURN_IF_ERROR(read_tensors_from_checkpoint(ckpt, adam_.v(), "adam.v."));
+  ANE_ASSIGN_OR_RETURN(steps_done_, ckpt.step());
+  const nlohmann::json& m = ckpt.meta;
+  if (!m.contains("adam_t") || !m["adam_t"].is_number_integer() || !m.contains("loss_scale") ||
+      !m["loss_scale"].is_number() || !m.contains("loss_scale_clean_steps")) {
+    return invalid_argument("checkpoint meta lacks adam_t / loss_scale / loss_scale_clean_steps");
+  }
+  adam_.set_t(m["adam_t"].get<int64_t>());
+  scaler_.restore(m["loss_scale"].get<double>(), m["loss_scale_clean_steps"].get<int64_t>());
+  zero_all(grads_, pool_);
+  micro_steps_ = 0;
+  return kernels_->load_weights(weights_);
+}
+
+}  // namespace ane::train

@@ -1,0 +1,121 @@
+// The step engine: one model's weights, gradients and Adam state, the fused layer kernels of
+// either pipeline, and the CPU work between them, in the original's step structure:
+//   forward:  embedding (CPU) -> per layer attention and FFN kernels with taps -> final
+//             RMSNorm and classifier (CPU, BLIS) -> cross-entropy (CPU);
+//   backward: classifier and final-norm gradients (CPU) -> per layer, in reverse, the
+//             ffn_backward, sdpa_backward1/2 and qkv_backward kernels for dx, with the weight
+//             gradients as GEMMs on the taps and RMSNorm backward on the CPU -> embedding;
+//   update:   after `accum` micro-steps, unscale, clip by global norm, AdamW, reload weights.
+// The residual stream and every gradient accumulator stay fp32; kernels see fp16 surfaces, so
+// the loss gradient is multiplied by a loss scale (dynamic by default) on the way in.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "core/fp16.h"
+#include "core/status.h"
+#include "core/thread_pool.h"
+#include "formats/checkpoint.h"
+#include "formats/model_weights.h"
+#include "runtime/engine.h"
+#include "train/kernel_set.h"
+#include "train/optimizer.h"
+
+namespace ane::train {
+
+struct TrainerOptions {
+  Pipeline pipeline = Pipeline::kDynamic;
+  int threads = 0;              // BLIS and CPU ops; 0 = physical cores
+  LrSchedule schedule;
+  AdamWConfig adamw;
+  double clip = 1.0;            // max global gradient norm; 0 = no clipping
+  double loss_scale = 1024.0;   // initial (dynamic) or fixed loss scale
+  bool dynamic_loss_scale = true;
+  double residual_scale = 1.0;  // x + a * f(x) for both residual branches
+};
+
+// What one optimizer step did.
+struct StepReport {
+  int64_t step = 0;        // optimizer steps done, this one included
+  double lr = 0;
+  double grad_norm = 0;    // before clipping, unscaled; inf/nan when the step overflowed
+  double loss_scale = 0;   // the scale the step's gradients were computed with
+  bool applied = false;    // false: gradients overflowed, weights unchanged
+  bool kernels_stale = false;  // static pipeline: the compile budget ran out reloading weights
+};
+
+// Milliseconds spent, by kind, since the trainer was made.
+struct TrainerTimes {
+  double kernels = 0;    // running fused kernels
+  double cpu = 0;        // CPU ops and GEMMs between kernels
+  double optimizer = 0;  // clip + AdamW
+  double compile = 0;    // compiling kernels (static pipeline reloads)
+};
+
+class Trainer {
+ public:
+  // Takes the initial weights; compiles the kernels (static: with these weights baked in).
+  static Expected<std::unique_ptr<Trainer>> create(Engine& engine, ModelWeights weights, TrainerOptions options);
+  ~Trainer();
+
+  // Forward and backward on one window of seq_len + 1 tokens (inputs window[0, S), targets
+  // window[1, S]); gradients accumulate. Returns the window's mean cross-entropy.
+  Expected<double> accumulate(std::span<const uint16_t> window);
+  // Forward only: the window's mean cross-entropy.
+  Expected<double> loss(std::span<const uint16_t> window);
+  // Applies the gradients accumulated since the last step (averaged over those windows).
+  Expected<StepReport> step();
+  // Recompiles / repacks the kernels from the current weights (after kernels_stale, with a
+  // fresh compile budget).
+  Status reload_kernels();
+
+  // Checkpoint tensors ("model.*", "adam.m.*", "adam.v.*") and meta (step, adam_t,
+  // loss scale); restore() reads them back and reloads the kernels.
+  Status save_state(Checkpoint& ckpt) const;
+  Status restore_state(const Checkpoint& ckpt);
+
+  const ModelConfig& config() const { return weights_.config; }
+  const ModelWeights& weights() const { return weights_; }
+  const ModelWeights& grads() const { return grads_; }
+  const AdamW& adam() const { return adam_; }
+  AdamW& adam() { return adam_; }
+  int64_t steps_done() const { return steps_done_; }
+  void set_steps_done(int64_t s) { steps_done_ = s; }
+  const LossScaler& loss_scaler() const { return scaler_; }
+  LossScaler& loss_scaler() { return scaler_; }
+  const TrainerOptions& options() const { return options_; }
+  const KernelSet& kernels() const { return *kernels_; }
+  TrainerTimes times() const;
+
+  // FLOPs of one window's forward + backward as the kernels and GEMMs compute them.
+  double flops_per_window() const;
+
+ private:
+  struct Buffers;
+  Trainer(Engine& engine, ModelWeights weights, TrainerOptions options, AdamW adam, ModelWeights grads);
+
+  Status forward(std::span<const uint16_t> tokens, bool keep_taps);
+  Expected<double> classifier_loss(std::span<const uint16_t> targets, bool backward);
+  Status backward(std::span<const uint16_t> tokens);
+  Status layer_backward(int layer, std::vector<float>& dy);
+  Expected<Kernel*> run_kernel(LayerKernel kind, int layer);
+  Status check_window(std::span<const uint16_t> window) const;
+
+  Engine& engine_;
+  ModelWeights weights_;
+  TrainerOptions options_;
+  AdamW adam_;
+  ModelWeights grads_;
+  LossScaler scaler_;
+  ThreadPool pool_;
+  std::unique_ptr<KernelSet> kernels_;
+  std::unique_ptr<Buffers> buf_;
+  int64_t steps_done_ = 0;
+  int micro_steps_ = 0;  // windows accumulated since the last step
+  TrainerTimes times_;
+};
+
+}  // namespace ane::train
