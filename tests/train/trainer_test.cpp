@@ -268,5 +268,23 @@ TEST(LossScaler, DynamicHalvesOnOverflowAndGrowsAfterCleanSteps) {
   EXPECT_EQ(fixed.scale(), 256);
 }
 
+TEST(Optimizer, GlobalNormAndScalingAreExactAndThreadCountIndependent) {
+  ModelConfig c = tiny();
+  auto g = ModelWeights::zeros(c).value();
+  std::mt19937 rng(3);
+  std::normal_distribution<float> d;
+  double want = 0;
+  for (auto& t : g.tensors())
+    for (float& x : t.data) x = d(rng), want += static_cast<double>(x) * x;
+  ThreadPool one(1), two(2);
+  const double n1 = global_norm(g, one), n2 = global_norm(g, two);
+  EXPECT_EQ(n1, n2) << "the sum order must not depend on the threads";
+  EXPECT_NEAR(n1, std::sqrt(want), 1e-9 * std::sqrt(want));
+  scale_all(g, 0.5f, two);
+  EXPECT_NEAR(global_norm(g, two), 0.5 * n1, 1e-9 * n1);
+  zero_all(g, two);
+  EXPECT_EQ(global_norm(g, one), 0.0);
+}
+
 }  // namespace
 }  // namespace ane::train
