@@ -12,6 +12,8 @@ namespace {
 const ane::cli::Command kCommands[] = {
     {"info", "version, CPU features, threads", ane::cli::cmd_info},
     {"mil", "check, print and run MIL programs", ane::cli::cmd_mil},
+    {"train", "train a llama2.c-family or GQA model on the engine", ane::cli::cmd_train},
+    {"eval", "validation loss and perplexity of a model on token shards", ane::cli::cmd_eval},
     {"inspect", "identify a file (blob, model, tokenizer, shard, checkpoint) and summarise it", ane::cli::cmd_inspect},
 };
 

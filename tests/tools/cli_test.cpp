@@ -14,6 +14,7 @@
 
 #include "core/file.h"
 #include "core/fp16.h"
+#include "cli_util.h"
 #include "formats/blzt_checkpoint.h"
 #include "formats/checkpoint.h"
 #include "formats/llama2_model.h"
@@ -26,39 +27,11 @@
 namespace ane {
 namespace {
 
-struct RunResult {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
-
-RunResult run_ane(const std::string& args) {
-  const std::string cmd = std::string(ANE_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  RunResult r{-1, ""};
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+void expect_inspect(const std::string& file, const std::string& says) {
+  RunResult r = run_ane("inspect " + file);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find(says), std::string::npos) << r.output;
 }
-
-class Cli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("ane_cli_test_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  void expect_inspect(const std::string& file, const std::string& says) {
-    RunResult r = run_ane("inspect " + file);
-    EXPECT_EQ(r.exit_code, 0) << r.output;
-    EXPECT_NE(r.output.find(says), std::string::npos) << r.output;
-  }
-  std::filesystem::path dir_;
-};
 
 TEST_F(Cli, HelpAndInfo) {
   EXPECT_EQ(run_ane("--help").exit_code, 0);

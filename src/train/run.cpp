@@ -1,0 +1,290 @@
+#include "train/run.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "backends/cpu/blas.h"
+#include "core/file.h"
+#include "core/timer.h"
+#include "formats/llama2_model.h"
+
+namespace ane::train {
+namespace {
+
+// One JSON object per line, flushed as written so other tools can follow a run.
+class MetricsWriter {
+ public:
+  static Expected<MetricsWriter> open(const std::string& path, bool append) {
+    MetricsWriter w;
+    if (path.empty()) return w;
+    w.out_.open(path, append ? std::ios::app : std::ios::trunc);
+    if (!w.out_) return io_error("cannot open the metrics file '" + path + "' for writing");
+    return w;
+  }
+  void write(const nlohmann::json& record) {
+    if (!out_.is_open()) return;
+    out_ << record.dump() << '\n';
+    out_.flush();
+  }
+
+ private:
+  std::ofstream out_;
+};
+
+// Cumulative counters carried across restarts in the checkpoint's meta["run"].
+struct RunState {
+  double compile_ms = 0, train_ms = 0, wall_ms = 0;
+  int64_t steps_timed = 0;
+  std::optional<double> best_val_loss;
+
+  nlohmann::json to_json(uint64_t seed) const {
+    nlohmann::json j = {{"seed", seed}, {"compile_ms", compile_ms}, {"train_ms", train_ms},
+                        {"wall_ms", wall_ms}, {"steps_timed", steps_timed}};
+    if (best_val_loss) j["best_val_loss"] = *best_val_loss;
+    return j;
+  }
+  static RunState from_json(const nlohmann::json& j) {
+    RunState s;
+    if (!j.is_object()) return s;
+    s.compile_ms = j.value("compile_ms", 0.0);
+    s.train_ms = j.value("train_ms", 0.0);
+    s.wall_ms = j.value("wall_ms", 0.0);
+    s.steps_timed = j.value("steps_timed", int64_t{0});
+    if (j.contains("best_val_loss") && j["best_val_loss"].is_number()) s.best_val_loss = j["best_val_loss"].get<double>();
+    return s;
+  }
+};
+
+Expected<double> mean_val_loss(Trainer& t, const TokenData& data, int64_t windows) {
+  double sum = 0;
+  for (int64_t i = 0; i < windows; ++i) {
+    ANE_ASSIGN_OR_RETURN(double loss, t.loss(data.val_window(i, windows)));
+    sum += loss;
+  }
+  return sum / static_cast<double>(windows);
+}
+
+// Writes the checkpoint to `path` and, with keep_last > 0, a copy "<path>.<step>", removing
+// the oldest copies beyond keep_last.
+Status write_checkpoint(const Trainer& t, const RunState& state, const RunOptions& o, const std::string& path) {
+  Checkpoint ck;
+  ANE_RETURN_IF_ERROR(t.save_state(ck));
+  ANE_RETURN_IF_ERROR(ck.set_meta("run", state.to_json(o.seed)));
+  ANE_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ck.serialize());
+  ANE_RETURN_IF_ERROR(write_file_atomic(path, bytes));
+  if (o.keep_last <= 0 || path != o.ckpt) return {};
+  ANE_RETURN_IF_ERROR(write_file_atomic(path + "." + std::to_string(t.steps_done()), bytes));
+  // the step-stamped copies, oldest first
+  namespace fs = std::filesystem;
+  const fs::path base(path);
+  const fs::path dir = base.has_parent_path() ? base.parent_path() : fs::path(".");
+  std::vector<std::pair<int64_t, fs::path>> copies;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string(), prefix = base.filename().string() + ".";
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string suffix = name.substr(prefix.size());
+    if (!std::all_of(suffix.begin(), suffix.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) continue;
+    copies.emplace_back(std::stoll(suffix), entry.path());
+  }
+  std::sort(copies.begin(), copies.end());
+  for (size_t i = 0; i + static_cast<size_t>(o.keep_last) < copies.size(); ++i) fs::remove(copies[i].second, ec);
+  return {};
+}
+
+}  // namespace
+
+Expected<ModelWeights> init_weights(const ModelConfig& config, uint64_t seed) {
+  ANE_ASSIGN_OR_RETURN(ModelWeights w, ModelWeights::zeros(config));
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 0.02f);
+  const float residual = 1.0f / std::sqrt(2.0f * static_cast<float>(config.n_layers));
+  for (ModelWeights::Tensor& t : w.tensors()) {
+    if (t.shape.size() == 1) {
+      std::fill(t.data.begin(), t.data.end(), 1.0f);
+      continue;
+    }
+    const bool residual_out = t.name.ends_with(".wo") || t.name.ends_with(".w2");
+    for (float& x : t.data) x = normal(rng) * (residual_out ? residual : 1.0f);
+  }
+  return w;
+}
+
+double measure_peak_gflops(int threads) {
+  constexpr int64_t n = 1024;
+  std::vector<float> a(n * n, 1.0f), b(n * n, 0.5f), c(n * n);
+  double best = 0;
+  for (int rep = 0; rep < 4; ++rep) {
+    const Timer t;
+    cpu::sgemm({a.data(), n, 1}, {b.data(), n, 1}, c.data(), n, n, n, n, 0.0f, threads);
+    best = std::max(best, 2.0 * n * n * n / t.seconds() / 1e9);
+  }
+  return best;
+}
+
+Expected<ModelWeights> load_model_weights(const std::string& path) {
+  ANE_ASSIGN_OR_RETURN(std::vector<uint8_t> head, read_file(path));
+  if (head.size() >= 8 && std::equal(head.begin(), head.begin() + 8, "OANECKPT")) {
+    ANE_ASSIGN_OR_RETURN(Checkpoint ck, Checkpoint::parse(head, path));
+    return weights_from_checkpoint(ck);
+  }
+  ANE_ASSIGN_OR_RETURN(Llama2Model m, parse_llama2_model(head, path));
+  return weights_from_llama2(m, std::filesystem::path(path).stem().string());
+}
+
+Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, RunOptions o, RunObserver& observer) {
+  const Timer wall;
+  if (o.accum < 1) return invalid_argument("--accum must be at least 1");
+  if (o.steps < 1) return invalid_argument("--steps must be at least 1");
+  if (o.eval_windows < 1) return invalid_argument("--eval-windows must be at least 1");
+  // The model: from a checkpoint, a llama2.c file, or random.
+  std::optional<Checkpoint> resumed;
+  ModelWeights weights;
+  if (o.resume) {
+    if (o.ckpt.empty()) return invalid_argument("--resume needs --ckpt");
+    ANE_ASSIGN_OR_RETURN(resumed, Checkpoint::load(o.ckpt));
+    ANE_ASSIGN_OR_RETURN(weights, weights_from_checkpoint(*resumed));
+  } else if (!source.llama2_path.empty()) {
+    ANE_ASSIGN_OR_RETURN(weights, load_model_weights(source.llama2_path));
+  } else if (source.config) {
+    ANE_ASSIGN_OR_RETURN(weights, init_weights(*source.config, o.seed));
+  } else {
+    return invalid_argument("no model: give a config, a model file, or --resume");
+  }
+  if (o.seq_len && !resumed) weights.config.seq_len = *o.seq_len;
+  ANE_RETURN_IF_ERROR(weights.config.validate());
+  const ModelConfig config = weights.config;
+
+  o.data.window = config.seq_len + 1;
+  o.data.vocab_size = config.vocab_size;
+  ANE_ASSIGN_OR_RETURN(TokenData data, TokenData::open(o.data));
+
+  o.trainer.schedule.total = o.steps;
+  const int compiles_before = engine.compile_count();
+  ANE_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer, Trainer::create(engine, std::move(weights), o.trainer));
+  RunState state;
+  if (resumed) {
+    ANE_RETURN_IF_ERROR(trainer->restore_state(*resumed));
+    state = RunState::from_json(resumed->meta.value("run", nlohmann::json::object()));
+    resumed.reset();  // the trainer has its own copy now
+  }
+  // Counters of earlier processes of this run plus this one's so far.
+  auto totals = [&] {
+    RunState t = state;
+    t.compile_ms += trainer->times().compile;
+    t.wall_ms += wall.ms();
+    return t;
+  };
+
+  RunStart start;
+  start.config = config;
+  start.options = &o;
+  start.params = static_cast<int64_t>(config.total_params());
+  start.first_step = trainer->steps_done();
+  start.tokens_per_step = static_cast<int64_t>(o.accum) * config.seq_len;
+  start.flops_per_step = trainer->flops_per_window() * o.accum;
+  start.kernels_compiled = engine.compile_count() - compiles_before;
+  start.compile_ms = trainer->times().compile;
+  start.peak_gflops = o.peak_gflops > 0 ? o.peak_gflops : measure_peak_gflops(o.trainer.threads);
+  start.train_tokens = data.train_tokens();
+  start.val_tokens = data.val_tokens();
+  observer.on_start(start);
+
+  ANE_ASSIGN_OR_RETURN(MetricsWriter metrics, MetricsWriter::open(o.metrics, o.resume));
+  metrics.write({{"type", "start"}, {"config", config.to_json()}, {"step", start.first_step}, {"steps", o.steps},
+                 {"params", start.params}, {"accum", o.accum}, {"seq_len", config.seq_len},
+                 {"pipeline", pipeline_name(o.trainer.pipeline)}, {"threads", o.trainer.threads},
+                 {"lr", o.trainer.schedule.lr}, {"flops_per_step", start.flops_per_step},
+                 {"peak_gflops", start.peak_gflops}, {"resumed", o.resume}});
+
+  auto save = [&](const std::string& path) -> Status {
+    Status s = write_checkpoint(*trainer, totals(), o, path);
+    if (s.ok()) observer.on_checkpoint(path, trainer->steps_done());
+    return s;
+  };
+  auto evaluate_now = [&]() -> Status {
+    ANE_ASSIGN_OR_RETURN(double val, mean_val_loss(*trainer, data, o.eval_windows));
+    const bool best = !state.best_val_loss || val < *state.best_val_loss;
+    if (best) state.best_val_loss = val;
+    observer.on_eval(trainer->steps_done(), val, best);
+    metrics.write({{"type", "eval"}, {"step", trainer->steps_done()}, {"val_loss", val}, {"val_ppl", std::exp(val)}});
+    if (best && !o.ckpt.empty()) ANE_RETURN_IF_ERROR(save(o.ckpt + ".best"));
+    return {};
+  };
+  auto finish = [&](bool restarting) {
+    const RunState t = totals();
+    RunEnd end;
+    end.steps = trainer->steps_done();
+    end.compile_ms = t.compile_ms;
+    end.train_ms = t.train_ms;
+    end.wall_ms = t.wall_ms;
+    end.steps_timed = t.steps_timed;
+    end.flops_per_step = start.flops_per_step;
+    end.restarting = restarting;
+    end.best_val_loss = state.best_val_loss;
+    observer.on_end(end);
+    metrics.write({{"type", "end"}, {"step", end.steps}, {"compile_ms", end.compile_ms}, {"train_ms", end.train_ms},
+                   {"wall_ms", end.wall_ms}, {"restarting", restarting}});
+  };
+
+  if (start.first_step == 0 && o.eval_every > 0) ANE_RETURN_IF_ERROR(evaluate_now());
+  const int64_t last = o.stop_at > 0 ? std::min(o.stop_at, o.steps) : o.steps;
+  while (trainer->steps_done() < last) {
+    const int64_t step = trainer->steps_done();
+    const Timer timer;
+    double loss = 0;
+    for (int micro = 0; micro < o.accum; ++micro) {
+      ANE_ASSIGN_OR_RETURN(double l, trainer->accumulate(data.train_window(o.seed, step, micro)));
+      loss += l / o.accum;
+    }
+    ANE_ASSIGN_OR_RETURN(StepReport report, trainer->step());
+    RunStep rs;
+    rs.report = report;
+    rs.loss = loss;
+    rs.ms = timer.ms();
+    rs.tok_s = static_cast<double>(start.tokens_per_step) / (rs.ms / 1e3);
+    rs.mfu = start.flops_per_step / (rs.ms / 1e3) / (start.peak_gflops * 1e9);
+    state.train_ms += rs.ms;
+    ++state.steps_timed;
+    observer.on_step(rs, o.steps);
+    metrics.write({{"type", "step"}, {"step", report.step}, {"loss", loss}, {"lr", report.lr}, {"ms", rs.ms},
+                   {"tok_s", rs.tok_s}, {"grad_norm", std::isfinite(report.grad_norm) ? report.grad_norm : -1.0},
+                   {"loss_scale", report.loss_scale}, {"skipped", !report.applied}, {"mfu", rs.mfu}});
+    const int64_t done = report.step;
+    if (o.eval_every > 0 && done % o.eval_every == 0 && done < o.steps) ANE_RETURN_IF_ERROR(evaluate_now());
+    if (report.kernels_stale) {
+      if (o.ckpt.empty()) return invalid_argument("the static pipeline spent its compile budget and needs --ckpt to restart");
+      ANE_RETURN_IF_ERROR(save(o.ckpt));
+      finish(/*restarting=*/true);
+      return RunOutcome::kRestart;
+    }
+    if (o.save_every > 0 && done % o.save_every == 0 && done < o.steps && !o.ckpt.empty()) {
+      ANE_RETURN_IF_ERROR(save(o.ckpt));
+    }
+  }
+  if (last == o.steps) ANE_RETURN_IF_ERROR(evaluate_now());
+  if (!o.ckpt.empty()) ANE_RETURN_IF_ERROR(save(o.ckpt));
+  finish(/*restarting=*/false);
+  return RunOutcome::kFinished;
+}
+
+Expected<EvalResult> evaluate(Engine& engine, const ModelWeights& weights, const DataOptions& data_options,
+                              int64_t windows, int threads) {
+  DataOptions d = data_options;
+  d.window = weights.config.seq_len + 1;
+  d.vocab_size = weights.config.vocab_size;
+  ANE_ASSIGN_OR_RETURN(TokenData data, TokenData::open(d));
+  TrainerOptions to;
+  to.threads = threads;
+  ANE_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, Trainer::create(engine, weights, to));
+  ANE_ASSIGN_OR_RETURN(double loss, mean_val_loss(*t, data, windows));
+  return EvalResult{loss, windows};
+}
+
+}  // namespace ane::train
