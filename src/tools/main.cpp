@@ -12,6 +12,8 @@ namespace {
 const ane::cli::Command kCommands[] = {
     {"info", "version, CPU features, threads", ane::cli::cmd_info},
     {"mil", "check, print and run MIL programs", ane::cli::cmd_mil},
+    {"generate", "generate tokens from a llama2.c model or checkpoint (as llama2.c's run.c)", ane::cli::cmd_generate},
+    {"export", "write a checkpoint's weights as a llama2.c model", ane::cli::cmd_export},
     {"inspect", "identify a file (blob, model, tokenizer, shard, checkpoint) and summarise it", ane::cli::cmd_inspect},
 };
 
