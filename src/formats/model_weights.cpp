@@ -4,6 +4,8 @@
 #include <array>
 #include <cstring>
 
+#include "core/file.h"
+
 namespace ane {
 namespace {
 
@@ -191,6 +193,42 @@ Expected<ModelWeights> weights_from_checkpoint(const Checkpoint& ckpt, const std
   ANE_ASSIGN_OR_RETURN(ModelWeights w, ModelWeights::zeros(config));
   ANE_RETURN_IF_ERROR(read_tensors_from_checkpoint(ckpt, w, prefix));
   return w;
+}
+
+Expected<ModelWeights> weights_from_blzt(const BlztCheckpoint& ckpt) {
+  ANE_ASSIGN_OR_RETURN(ModelConfig config, blzt_model_config(ckpt.header));
+  if (ckpt.layers.size() != static_cast<size_t>(config.n_layers)) {
+    return invalid_argument("BLZT checkpoint has " + std::to_string(ckpt.layers.size()) + " layers, its header says " +
+                            std::to_string(config.n_layers));
+  }
+  ANE_ASSIGN_OR_RETURN(ModelWeights w, ModelWeights::zeros(config));
+  w.embedding = ckpt.embedding.w;
+  w.rms_final = ckpt.rms_final.w;
+  for (size_t i = 0; i < w.layers.size(); ++i) {
+    const BlztLayer& b = ckpt.layers[i];
+    w.layers[i] = {b.rms_att.w, b.wq.w, b.wk.w, b.wv.w, b.wo.w, b.rms_ffn.w, b.w1.w, b.w2.w, b.w3.w, {}, {}};
+  }
+  ANE_RETURN_IF_ERROR(w.validate());
+  return w;
+}
+
+Expected<ModelWeights> load_model_weights(const std::string& path) {
+  ANE_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path));
+  const std::span<const uint8_t> bytes = file.bytes();
+  if (bytes.size() >= 8 && std::memcmp(bytes.data(), "OANECKPT", 8) == 0) {
+    ANE_ASSIGN_OR_RETURN(Checkpoint ckpt, Checkpoint::parse(bytes, path));
+    auto w = weights_from_checkpoint(ckpt);
+    if (!w) return w.error().with_context(path);
+    return w;
+  }
+  int32_t magic = 0;
+  if (bytes.size() >= sizeof magic) std::memcpy(&magic, bytes.data(), sizeof magic);
+  if (magic == kBlztMagic) {
+    ANE_ASSIGN_OR_RETURN(BlztCheckpoint ckpt, parse_blzt(bytes, path));
+    return weights_from_blzt(ckpt);
+  }
+  ANE_ASSIGN_OR_RETURN(Llama2Model model, parse_llama2_model(bytes, path));
+  return weights_from_llama2(model, path);
 }
 
 }  // namespace ane

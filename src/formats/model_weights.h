@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "formats/blzt_checkpoint.h"
 #include "formats/checkpoint.h"
 #include "formats/llama2_model.h"
 #include "formats/model_config.h"
@@ -71,5 +72,12 @@ Expected<ModelWeights> weights_from_checkpoint(const Checkpoint& ckpt, const std
 // Fills tensors named "<prefix><name>" of ckpt into `into` (shapes must match): for optimizer
 // state saved with the same names.
 Status read_tensors_from_checkpoint(const Checkpoint& ckpt, ModelWeights& into, const std::string& prefix);
+
+// The weights of a BLZT checkpoint (config from its header; the Adam moments are dropped).
+Expected<ModelWeights> weights_from_blzt(const BlztCheckpoint& ckpt);
+
+// Loads weights from any file that holds a whole model, identified by its magic: an OpenANE
+// checkpoint (tensors under "model."), a BLZT checkpoint, else a llama2.c model (v0/v1/v2).
+Expected<ModelWeights> load_model_weights(const std::string& path);
 
 }  // namespace ane

@@ -286,7 +286,7 @@ int cmd_eval(const std::vector<std::string>& args) {
   }
   auto run = [&]() -> Expected<train::EvalResult> {
     if (!a.has("model")) return invalid_argument("ane eval needs --model");
-    ANE_ASSIGN_OR_RETURN(ModelWeights w, train::load_model_weights(a.get("model")));
+    ANE_ASSIGN_OR_RETURN(ModelWeights w, load_model_weights(a.get("model")));
     ANE_ASSIGN_OR_RETURN(long long seq, a.get_int("seq-len", w.config.seq_len));
     w.config.seq_len = static_cast<int>(seq);
     train::DataOptions d;

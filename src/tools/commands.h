@@ -6,6 +6,8 @@
 
 namespace ane::cli {
 
+int cmd_export(const std::vector<std::string>& args);
+int cmd_generate(const std::vector<std::string>& args);
 int cmd_info(const std::vector<std::string>& args);
 int cmd_inspect(const std::vector<std::string>& args);
 int cmd_mil(const std::vector<std::string>& args);

@@ -14,6 +14,8 @@ const ane::cli::Command kCommands[] = {
     {"mil", "check, print and run MIL programs", ane::cli::cmd_mil},
     {"train", "train a llama2.c-family or GQA model on the engine", ane::cli::cmd_train},
     {"eval", "validation loss and perplexity of a model on token shards", ane::cli::cmd_eval},
+    {"generate", "generate tokens from a llama2.c model or checkpoint (as llama2.c's run.c)", ane::cli::cmd_generate},
+    {"export", "write a checkpoint's weights as a llama2.c model", ane::cli::cmd_export},
     {"inspect", "identify a file (blob, model, tokenizer, shard, checkpoint) and summarise it", ane::cli::cmd_inspect},
 };
 

@@ -128,16 +128,6 @@ double measure_peak_gflops(int threads) {
   return best;
 }
 
-Expected<ModelWeights> load_model_weights(const std::string& path) {
-  ANE_ASSIGN_OR_RETURN(std::vector<uint8_t> head, read_file(path));
-  if (head.size() >= 8 && std::equal(head.begin(), head.begin() + 8, "OANECKPT")) {
-    ANE_ASSIGN_OR_RETURN(Checkpoint ck, Checkpoint::parse(head, path));
-    return weights_from_checkpoint(ck);
-  }
-  ANE_ASSIGN_OR_RETURN(Llama2Model m, parse_llama2_model(head, path));
-  return weights_from_llama2(m, std::filesystem::path(path).stem().string());
-}
-
 Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, RunOptions o, RunObserver& observer) {
   const Timer wall;
   if (o.accum < 1) return invalid_argument("--accum must be at least 1");

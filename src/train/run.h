@@ -105,7 +105,4 @@ Expected<EvalResult> evaluate(Engine& engine, const ModelWeights& weights, const
 // Measured fp32 sgemm GFLOP/s on this machine with `threads` threads (a short benchmark).
 double measure_peak_gflops(int threads);
 
-// Loads the weights of a checkpoint (OANECKPT) or a llama2.c model file, by content.
-Expected<ModelWeights> load_model_weights(const std::string& path);
-
 }  // namespace ane::train

@@ -103,6 +103,7 @@ std::vector<Vec*> Model::params() {
   std::vector<Vec*> p = {&embedding, &rms_final};
   for (Layer& l : layers)
     for (Vec* v : l.params()) p.push_back(v);
+  if (!classifier.empty()) p.push_back(&classifier);
   return p;
 }
 
@@ -335,7 +336,7 @@ ModelActs run_model(const Model& m, const std::vector<int>& tokens, const std::v
   }
   r.x_final = x;
   r.xf = rmsnorm(x, m.rms_final, n.D, n.S, m.config.norm_eps);
-  r.result.logits = matvec(m.embedding, r.xf, n.V, n.D, n.S);
+  r.result.logits = matvec(m.output_weights(), r.xf, n.V, n.D, n.S);
   r.dlogits = Vec(r.result.logits.size());
   for (int64_t s = 0; s < n.S; ++s) {
     double mx = -1e300, sum = 0;
@@ -364,8 +365,9 @@ ModelGrads model_backward(const Model& m, const std::vector<int>& tokens, const 
   g.loss = a.result.loss;
   g.embedding = Vec(m.embedding.size(), 0.0);
   g.rms_final = Vec(m.rms_final.size(), 0.0);
-  add_outer(g.embedding, a.dlogits, a.xf, n.V, n.D, n.S);
-  Vec dxf = matvec_t(m.embedding, a.dlogits, n.V, n.D, n.S);
+  if (!m.classifier.empty()) g.classifier = Vec(m.classifier.size(), 0.0);
+  add_outer(m.classifier.empty() ? g.embedding : g.classifier, a.dlogits, a.xf, n.V, n.D, n.S);
+  Vec dxf = matvec_t(m.output_weights(), a.dlogits, n.V, n.D, n.S);
   Vec dx = rmsnorm_backward(dxf, a.x_final, m.rms_final, n.D, n.S, m.config.norm_eps, g.rms_final);
   g.layers.resize(m.layers.size());
   for (size_t i = m.layers.size(); i-- > 0;) {

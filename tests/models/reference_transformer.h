@@ -21,7 +21,9 @@ struct Model {
   ModelConfig config;
   Vec embedding, rms_final;  // [V, D], [D]
   std::vector<Layer> layers;
-  std::vector<Vec*> params();
+  Vec classifier;  // [V, D]; empty: tied to the embedding
+  const Vec& output_weights() const { return classifier.empty() ? embedding : classifier; }
+  std::vector<Vec*> params();  // classifier last, when present
 };
 
 // Random weights: matrices ~ N(0, scale^2), norm scales ~ 1 + N(0, 0.1^2).
@@ -75,6 +77,7 @@ struct ModelGrads {
   double loss = 0;
   Vec embedding, rms_final;
   std::vector<Layer> layers;
+  Vec classifier;  // empty when tied
 };
 ModelGrads model_backward(const Model& m, const std::vector<int>& tokens, const std::vector<int>& targets);
 

@@ -1,6 +1,7 @@
 // The `ane` binary end to end: `ane inspect` identifies every format from files written by
 // the format writers, `ane mil run` computes RMSNorm correctly (checked against a float64
-// loop here), and bad input gives a located error and a failing exit code.
+// loop here), `ane export` and `ane generate` agree with the libraries they wrap, and bad
+// input gives a located error and a failing exit code.
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -19,10 +20,12 @@
 #include "formats/checkpoint.h"
 #include "formats/llama2_model.h"
 #include "formats/model_config.h"
+#include "formats/model_weights.h"
 #include "formats/npy.h"
 #include "formats/token_shard.h"
 #include "formats/tokenizer_file.h"
 #include "formats/weight_blob.h"
+#include "infer/generate.h"
 
 namespace ane {
 namespace {
@@ -154,6 +157,147 @@ TEST_F(Cli, MilCheckPointsAtTheBrokenLine) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("bad.mil:4:"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("'z'"), std::string::npos) << r.output;
+}
+
+// A small GQA model with an unshared classifier, weights ~ N(0, 0.3^2).
+ModelWeights random_weights(ModelConfig c, uint64_t seed) {
+  c.name = "cli-test";
+  c.dim = 16, c.hidden_dim = 24, c.n_layers = 2, c.n_heads = 4, c.n_kv_heads = 2, c.head_dim = 4;
+  c.vocab_size = 32, c.seq_len = 10;
+  ModelWeights w = *ModelWeights::zeros(c);
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> d(0.f, 0.3f);
+  for (ModelWeights::Tensor& t : w.tensors())
+    for (float& x : t.data) x = d(rng);
+  return w;
+}
+
+ModelConfig unshared() {
+  ModelConfig c;
+  c.shared_classifier = false;
+  return c;
+}
+
+// Logits at the first positions of a fixed sequence.
+std::vector<float> logits_of(const ModelWeights& w) {
+  auto model = InferenceModel::create(w);
+  EXPECT_TRUE(model.ok()) << model.error().to_string();
+  std::vector<float> all;
+  for (int pos = 0; pos < 4; ++pos) {
+    auto l = model->forward((pos * 7 + 3) % w.config.vocab_size, pos);
+    EXPECT_TRUE(l.ok());
+    all.insert(all.end(), l->begin(), l->end());
+  }
+  return all;
+}
+
+TEST_F(Cli, ExportWritesTheCheckpointsWeightsExactly) {
+  const ModelWeights w = random_weights(unshared(), 1);
+  Checkpoint ck;
+  ASSERT_TRUE(add_weights_to_checkpoint(ck, w).ok());
+  ASSERT_TRUE(ck.save(path("ck.oane")).ok());
+  for (const std::string version : {"0", "1"}) {
+    const std::string out = path("model_v" + version + ".bin");
+    RunResult r = run_ane("export --ckpt " + path("ck.oane") + " -o " + out + " --version " + version);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("llama2.c v" + version), std::string::npos) << r.output;
+    auto model = read_llama2_model(out);
+    ASSERT_TRUE(model.ok()) << model.error().to_string();
+    auto back = weights_from_llama2(*model, w.config.name);
+    ASSERT_TRUE(back.ok()) << back.error().to_string();
+    EXPECT_TRUE(*back == w) << "version " << version;
+    EXPECT_EQ(logits_of(*back), logits_of(w)) << "version " << version;
+  }
+  // v0 is the default: what run.c reads.
+  ASSERT_EQ(run_ane("export --ckpt " + path("ck.oane") + " -o " + path("default.bin")).exit_code, 0);
+  expect_inspect(path("default.bin"), "llama2.c model, v0");
+}
+
+TEST_F(Cli, ExportReadsBlztCheckpoints) {
+  ModelConfig c = *model_preset("tiny");
+  c.n_kv_heads = c.n_heads / 2;
+  auto blzt = make_blzt_checkpoint(c, kBlztVersionGqa);
+  ASSERT_TRUE(blzt.ok()) << blzt.error().to_string();
+  float next = 0.f;
+  auto fill = [&](BlztTensor& t) {
+    for (float& x : t.w) x = (next += 0.001f);
+  };
+  for (BlztLayer& l : blzt->layers)
+    for (BlztTensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w1, &l.w2, &l.w3, &l.rms_att, &l.rms_ffn}) fill(*t);
+  fill(blzt->rms_final);
+  fill(blzt->embedding);
+  ASSERT_TRUE(save_blzt(path("ckpt.bin"), *blzt).ok());
+  RunResult r = run_ane("export --ckpt " + path("ckpt.bin") + " -o " + path("m.bin"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto model = read_llama2_model(path("m.bin"));
+  ASSERT_TRUE(model.ok()) << model.error().to_string();
+  auto w = weights_from_llama2(*model);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->config.n_kv_heads, c.n_kv_heads);
+  EXPECT_EQ(w->embedding, blzt->embedding.w);
+  EXPECT_EQ(w->rms_final, blzt->rms_final.w);
+  for (size_t i = 0; i < w->layers.size(); ++i) {
+    const BlztLayer& b = blzt->layers[i];
+    const LayerWeights& l = w->layers[i];
+    EXPECT_TRUE(l.wq == b.wq.w && l.wk == b.wk.w && l.wv == b.wv.w && l.wo == b.wo.w && l.w1 == b.w1.w &&
+                l.w2 == b.w2.w && l.w3 == b.w3.w && l.rms_att == b.rms_att.w && l.rms_ffn == b.rms_ffn.w)
+        << "layer " << i;
+  }
+}
+
+TEST_F(Cli, ExportRejectsWhatLlama2CannotHold) {
+  ModelConfig c;
+  c.qk_norm = true;
+  Checkpoint ck;
+  ASSERT_TRUE(add_weights_to_checkpoint(ck, random_weights(c, 2)).ok());
+  ASSERT_TRUE(ck.save(path("qk.oane")).ok());
+  RunResult r = run_ane("export --ckpt " + path("qk.oane") + " -o " + path("qk.bin"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("cannot export"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("qk_norm"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(path("qk.bin")));
+  EXPECT_EQ(run_ane("export --ckpt " + path("qk.oane") + " -o " + path("x.bin") + " --version 2").exit_code, 1);
+  EXPECT_EQ(run_ane("export -o " + path("x.bin")).exit_code, 1);
+}
+
+TEST_F(Cli, GenerateMatchesTheLibraryFromModelsAndCheckpoints) {
+  const ModelWeights w = random_weights(unshared(), 3);
+  Checkpoint ck;
+  ASSERT_TRUE(add_weights_to_checkpoint(ck, w).ok());
+  ASSERT_TRUE(ck.save(path("ck.oane")).ok());
+  ASSERT_TRUE(write_llama2_model(path("m.bin"), *weights_to_llama2(w), Llama2Format::kV0).ok());
+
+  auto model = InferenceModel::create(w);
+  auto sampler = Sampler::create(w.config.vocab_size, {0.8f, 0.9f, 1234});
+  ASSERT_TRUE(model.ok() && sampler.ok());
+  std::string want;
+  auto stats = generate(*model, std::vector<int>{1, 5, 9}, 8, *sampler,
+                        [&](int, int next) { want += std::to_string(next) + " "; });
+  ASSERT_TRUE(stats.ok());
+
+  for (const std::string file : {"m.bin", "ck.oane"}) {
+    RunResult r = run_ane("generate --model " + path(file) +
+                          " --prompt-ids 1,5,9 --temperature 0.8 --topp 0.9 --steps 8 --seed 1234 --threads 1");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(r.output.rfind(want, 0), 0u) << file << ": " << r.output << " vs " << want;
+    EXPECT_NE(r.output.find("achieved tok/s"), std::string::npos) << r.output;
+  }
+}
+
+TEST_F(Cli, GenerateReportsBadInput) {
+  ASSERT_TRUE(write_llama2_model(path("m.bin"), *weights_to_llama2(random_weights(unshared(), 4)), Llama2Format::kV1).ok());
+  RunResult text = run_ane("generate --model " + path("m.bin") + " --prompt hello");
+  EXPECT_EQ(text.exit_code, 1);
+  EXPECT_NE(text.output.find("--prompt-ids"), std::string::npos) << text.output;
+  RunResult ids = run_ane("generate --model " + path("m.bin") + " --prompt-ids 1,x");
+  EXPECT_EQ(ids.exit_code, 1);
+  EXPECT_NE(ids.output.find("'x' is not a token id"), std::string::npos) << ids.output;
+  RunResult range = run_ane("generate --model " + path("m.bin") + " --prompt-ids 1,500");
+  EXPECT_EQ(range.exit_code, 1);
+  EXPECT_NE(range.output.find("token 500 is outside the vocabulary"), std::string::npos) << range.output;
+  RunResult missing = run_ane("generate --model " + path("none.bin"));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("none.bin"), std::string::npos) << missing.output;
 }
 
 }  // namespace
