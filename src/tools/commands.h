@@ -9,5 +9,8 @@ namespace ane::cli {
 int cmd_info(const std::vector<std::string>& args);
 int cmd_inspect(const std::vector<std::string>& args);
 int cmd_mil(const std::vector<std::string>& args);
+int cmd_tokenizer(const std::vector<std::string>& args);
+int cmd_tokenize(const std::vector<std::string>& args);
+int cmd_detokenize(const std::vector<std::string>& args);
 
 }  // namespace ane::cli

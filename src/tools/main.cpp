@@ -13,6 +13,9 @@ const ane::cli::Command kCommands[] = {
     {"info", "version, CPU features, threads", ane::cli::cmd_info},
     {"mil", "check, print and run MIL programs", ane::cli::cmd_mil},
     {"inspect", "identify a file (blob, model, tokenizer, shard, checkpoint) and summarise it", ane::cli::cmd_inspect},
+    {"tokenizer", "train a BPE vocabulary (tokenizer.bin) with sentencepiece", ane::cli::cmd_tokenizer},
+    {"tokenize", "encode text files into uint16 token shards", ane::cli::cmd_tokenize},
+    {"detokenize", "print the text of a token shard", ane::cli::cmd_detokenize},
 };
 
 void print_help() {
