@@ -88,8 +88,8 @@ Expected<Tokenizer> Tokenizer::create(TokenizerFile file) {
   for (int b = 0; b < kByteTokenCount; ++b) {
     const std::string& piece = file.entries[static_cast<size_t>(kFirstByteId + b)].piece;
     if (piece != byte_piece(b)) {
-      return invalid_argument("tokenizer token " + std::to_string(kFirstByteId + b) + " is '" + piece + "', expected '" +
-                              byte_piece(b) + "': byte fallback needs <0x00>..<0xFF> at ids 3..258");
+      return invalid_argument("tokenizer token " + std::to_string(kFirstByteId + b) + " is '" + piece +
+                              "', expected '" + byte_piece(b) + "': byte fallback needs <0x00>..<0xFF> at ids 3..258");
     }
   }
   return Tokenizer(std::move(file));
@@ -121,7 +121,9 @@ void Tokenizer::append_codepoints(std::string_view text, std::vector<int32_t>* i
 void Tokenizer::merge_pairs(std::vector<int32_t>* ids) const {
   const auto n = static_cast<int32_t>(ids->size());
   std::vector<Symbol> sym(static_cast<size_t>(n));  // [n]
-  for (int32_t i = 0; i < n; ++i) sym[static_cast<size_t>(i)] = {(*ids)[static_cast<size_t>(i)], i - 1, i + 1 < n ? i + 1 : -1, 0, true};
+  for (int32_t i = 0; i < n; ++i) {
+    sym[static_cast<size_t>(i)] = {(*ids)[static_cast<size_t>(i)], i - 1, i + 1 < n ? i + 1 : -1, 0, true};
+  }
 
   std::priority_queue<Candidate, std::vector<Candidate>, LowerPriority> heap;
   std::string joined;
@@ -158,7 +160,9 @@ void Tokenizer::merge_pairs(std::vector<int32_t>* ids) const {
   }
 
   ids->clear();
-  for (int32_t i = n > 0 ? 0 : -1; i >= 0; i = sym[static_cast<size_t>(i)].next) ids->push_back(sym[static_cast<size_t>(i)].id);
+  for (int32_t i = n > 0 ? 0 : -1; i >= 0; i = sym[static_cast<size_t>(i)].next) {
+    ids->push_back(sym[static_cast<size_t>(i)].id);
+  }
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool bos, bool eos) const {

@@ -27,7 +27,6 @@ class Tokenizer {
   static Expected<Tokenizer> create(TokenizerFile file);
 
   int32_t vocab_size() const { return static_cast<int32_t>(file_.entries.size()); }
-  const TokenizerFile& file() const { return file_; }
   // The id of a piece (the lowest if it appears twice), or -1.
   int32_t lookup(std::string_view piece) const;
 

@@ -70,7 +70,8 @@ void split_documents(std::string_view text, std::string_view separator, std::vec
   size_t begin = 0;
   while (begin <= text.size()) {
     const size_t end = separator.empty() ? std::string_view::npos : text.find(separator, begin);
-    const std::string_view doc = text.substr(begin, end == std::string_view::npos ? std::string_view::npos : end - begin);
+    const std::string_view doc =
+        text.substr(begin, end == std::string_view::npos ? std::string_view::npos : end - begin);
     if (!doc.empty()) docs->push_back(doc);
     if (end == std::string_view::npos) break;
     begin = end + separator.size();
@@ -112,7 +113,9 @@ Status write_shard(const std::string& path, const std::vector<uint16_t>& tokens,
 }
 
 Status tokenize(const Args& args) {
-  if (!args.has("out") || args.positional().empty()) return invalid_argument("need input files and -o shard.bin (see --help)");
+  if (!args.has("out") || args.positional().empty()) {
+    return invalid_argument("need input files and -o shard.bin (see --help)");
+  }
   ANE_ASSIGN_OR_RETURN(const Tokenizer tok, load_tokenizer(args));
   if (tok.vocab_size() > kShardIdLimit) {
     return invalid_argument("the tokenizer has " + std::to_string(tok.vocab_size()) +
@@ -140,10 +143,13 @@ Status tokenize(const Args& args) {
   const double seconds = timer.seconds();
 
   ANE_RETURN_IF_ERROR(write_shard(args.get("out"), train, n_train, format));
-  if (n_val > 0) ANE_RETURN_IF_ERROR(write_shard(args.get("val-out", default_val_path(args.get("out"))), val, n_val, format));
+  if (n_val > 0) {
+    ANE_RETURN_IF_ERROR(write_shard(args.get("val-out", default_val_path(args.get("out"))), val, n_val, format));
+  }
   const size_t n_tokens = train.size() + val.size();
   std::printf("encoded %zu bytes from %zu file(s) in %.2f s: %zu tokens, %.2f bytes per token\n", total_bytes,
-              texts.size(), seconds, n_tokens, static_cast<double>(total_bytes) / static_cast<double>(std::max<size_t>(n_tokens, 1)));
+              texts.size(), seconds, n_tokens,
+              static_cast<double>(total_bytes) / static_cast<double>(std::max<size_t>(n_tokens, 1)));
   return {};
 }
 
