@@ -7,13 +7,15 @@
 namespace ane::cli {
 
 Expected<Args> Args::parse(const std::vector<std::string>& argv, const std::vector<std::string>& value_options,
-                           const std::vector<std::string>& flags) {
+                           const std::vector<std::string>& flags,
+                           const std::map<std::string, std::string>& short_names) {
   auto known = [](const std::vector<std::string>& list, const std::string& n) {
     return std::find(list.begin(), list.end(), n) != list.end();
   };
   Args a;
   for (size_t i = 0; i < argv.size(); ++i) {
-    const std::string& arg = argv[i];
+    auto short_name = short_names.find(argv[i]);
+    const std::string arg = short_name == short_names.end() ? argv[i] : "--" + short_name->second;
     if (arg.rfind("--", 0) != 0 || arg == "--") {
       a.positional_.push_back(arg);
       continue;

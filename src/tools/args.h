@@ -13,9 +13,10 @@ namespace ane::cli {
 class Args {
  public:
   // `value_options` take a value (`--steps 10` or `--steps=10`); `flags` take none.
-  // Repeated value options accumulate (get_all).
+  // Repeated value options accumulate (get_all). `short_names` maps e.g. "-o" to "out".
   static Expected<Args> parse(const std::vector<std::string>& argv, const std::vector<std::string>& value_options,
-                              const std::vector<std::string>& flags);
+                              const std::vector<std::string>& flags,
+                              const std::map<std::string, std::string>& short_names = {});
 
   const std::vector<std::string>& positional() const { return positional_; }
   bool has(const std::string& name) const { return values_.count(name) > 0; }

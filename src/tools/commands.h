@@ -13,5 +13,8 @@ int cmd_inspect(const std::vector<std::string>& args);
 int cmd_mil(const std::vector<std::string>& args);
 int cmd_train(const std::vector<std::string>& args);
 int cmd_eval(const std::vector<std::string>& args);
+int cmd_tokenizer(const std::vector<std::string>& args);
+int cmd_tokenize(const std::vector<std::string>& args);
+int cmd_detokenize(const std::vector<std::string>& args);
 
 }  // namespace ane::cli

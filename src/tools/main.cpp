@@ -17,6 +17,9 @@ const ane::cli::Command kCommands[] = {
     {"generate", "generate tokens from a llama2.c model or checkpoint (as llama2.c's run.c)", ane::cli::cmd_generate},
     {"export", "write a checkpoint's weights as a llama2.c model", ane::cli::cmd_export},
     {"inspect", "identify a file (blob, model, tokenizer, shard, checkpoint) and summarise it", ane::cli::cmd_inspect},
+    {"tokenizer", "train a BPE vocabulary (tokenizer.bin) with sentencepiece", ane::cli::cmd_tokenizer},
+    {"tokenize", "encode text files into uint16 token shards", ane::cli::cmd_tokenize},
+    {"detokenize", "print the text of a token shard", ane::cli::cmd_detokenize},
 };
 
 void print_help() {

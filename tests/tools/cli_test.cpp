@@ -1,7 +1,7 @@
 // The `ane` binary end to end: `ane inspect` identifies every format from files written by
 // the format writers, `ane mil run` computes RMSNorm correctly (checked against a float64
-// loop here), `ane export` and `ane generate` agree with the libraries they wrap, and bad
-// input gives a located error and a failing exit code.
+// loop here), `ane export` and `ane generate` and the tokenizer commands agree with the
+// libraries they wrap, and bad input gives a located error and a failing exit code.
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -26,6 +26,7 @@
 #include "formats/tokenizer_file.h"
 #include "formats/weight_blob.h"
 #include "infer/generate.h"
+#include "text/tokenizer.h"
 
 namespace ane {
 namespace {
@@ -298,6 +299,86 @@ TEST_F(Cli, GenerateReportsBadInput) {
   RunResult missing = run_ane("generate --model " + path("none.bin"));
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.output.find("none.bin"), std::string::npos) << missing.output;
+}
+
+// A tokenizer.bin with the byte pieces and `n` tokens in all.
+TokenizerFile tokenizer_of_size(size_t n) {
+  TokenizerFile f;
+  f.entries = {{0, "<unk>"}, {0, "\n<s>\n"}, {0, "\n</s>\n"}};
+  for (int b = 0; b < 256; ++b) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "<0x%02X>", b);
+    f.entries.push_back({0, buf});
+  }
+  while (f.entries.size() < n) f.entries.push_back({-1, std::to_string(f.entries.size()) + "p"});
+  f.max_token_length = f.longest_piece();
+  return f;
+}
+
+TEST_F(Cli, TokenizerTrainTokenizeDetokenize) {
+  std::string corpus;
+  for (int i = 0; i < 200; ++i) corpus += "line " + std::to_string(i % 17) + " of the little corpus, some words repeat\n";
+  ASSERT_TRUE(write_file_atomic(path("corpus.txt"), corpus).ok());
+  RunResult trained = run_ane("tokenizer train --vocab 300 " + path("corpus.txt") + " -o " + path("tok.bin"));
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  EXPECT_NE(trained.output.find("300 tokens"), std::string::npos) << trained.output;
+  auto file = read_tokenizer_until_eof(path("tok.bin"));
+  ASSERT_TRUE(file.ok()) << file.error().to_string();
+  auto tok = Tokenizer::create(*file);
+  ASSERT_TRUE(tok.ok()) << tok.error().to_string();
+
+  std::vector<std::string> docs;
+  for (int i = 0; i < 20; ++i) docs.push_back("document " + std::to_string(i) + " words \xC3\xA9\xF0\x9F\x98\x80\nline two");
+  std::string joined;
+  for (const auto& d : docs) joined += d + "\n%\n";
+  ASSERT_TRUE(write_file_atomic(path("docs.txt"), joined).ok());
+  RunResult tokenized = run_ane("tokenize --tokenizer " + path("tok.bin") + " " + path("docs.txt") + " -o " +
+                                path("s.bin") + " --doc-separator '\\n%\\n' --val-fraction 0.1 --format llmc");
+  ASSERT_EQ(tokenized.exit_code, 0) << tokenized.output;
+
+  std::vector<uint16_t> want_train, want_val;
+  for (size_t i = 0; i < docs.size(); ++i) {
+    for (int32_t id : tok->encode(docs[i], true, false)) (i < 18 ? want_train : want_val).push_back(static_cast<uint16_t>(id));
+  }
+  auto train = TokenShard::open(path("s.bin"));
+  auto val = TokenShard::open(path("s_val.bin"));
+  ASSERT_TRUE(train.ok() && val.ok());
+  EXPECT_EQ(train->format(), ShardFormat::kLlmc);
+  EXPECT_EQ(std::vector<uint16_t>(train->tokens().begin(), train->tokens().end()), want_train);
+  EXPECT_EQ(std::vector<uint16_t>(val->tokens().begin(), val->tokens().end()), want_val);
+
+  RunResult text = run_ane("detokenize --tokenizer " + path("tok.bin") + " " + path("s.bin") + " --doc-separator '\\n%\\n'");
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  std::string want_text;
+  for (size_t i = 0; i < 18; ++i) want_text += (i ? "\n%\n" : "") + docs[i];
+  EXPECT_EQ(text.output, want_text);
+}
+
+TEST_F(Cli, TokenizeRefusesWhatItCannotStore) {
+  ASSERT_TRUE(write_file_atomic(path("in.txt"), std::string("some text")).ok());
+  ASSERT_TRUE(write_tokenizer(path("big.bin"), tokenizer_of_size(70000)).ok());
+  RunResult big = run_ane("tokenize --tokenizer " + path("big.bin") + " " + path("in.txt") + " -o " + path("s.bin"));
+  EXPECT_EQ(big.exit_code, 1);
+  EXPECT_NE(big.output.find("70000 tokens; shards hold uint16 ids, so at most 65536"), std::string::npos) << big.output;
+
+  TokenizerFile no_bytes;
+  no_bytes.entries = {{0, "<unk>"}, {0, "a"}};
+  ASSERT_TRUE(write_tokenizer(path("small.bin"), no_bytes).ok());
+  RunResult small = run_ane("tokenize --tokenizer " + path("small.bin") + " " + path("in.txt") + " -o " + path("s.bin"));
+  EXPECT_EQ(small.exit_code, 1);
+  EXPECT_NE(small.output.find("byte fallback"), std::string::npos) << small.output;
+
+  ASSERT_TRUE(write_tokenizer(path("ok.bin"), tokenizer_of_size(300)).ok());
+  RunResult frac = run_ane("tokenize --tokenizer " + path("ok.bin") + " " + path("in.txt") + " -o " + path("s.bin") +
+                           " --val-fraction 0.5");
+  EXPECT_EQ(frac.exit_code, 1);
+  EXPECT_NE(frac.output.find("at least 2 documents"), std::string::npos) << frac.output;
+  EXPECT_FALSE(std::filesystem::exists(path("s.bin")));
+
+  ASSERT_TRUE(write_token_shard(path("high.bin"), std::vector<uint16_t>{1, 40, 300}).ok());
+  RunResult high = run_ane("detokenize --tokenizer " + path("ok.bin") + " " + path("high.bin"));
+  EXPECT_EQ(high.exit_code, 1);
+  EXPECT_NE(high.output.find("300"), std::string::npos) << high.output;
 }
 
 }  // namespace
