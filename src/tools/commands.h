@@ -9,5 +9,6 @@ namespace ane::cli {
 int cmd_info(const std::vector<std::string>& args);
 int cmd_inspect(const std::vector<std::string>& args);
 int cmd_mil(const std::vector<std::string>& args);
+int cmd_plot(const std::vector<std::string>& args);
 
 }  // namespace ane::cli

@@ -13,6 +13,7 @@ const ane::cli::Command kCommands[] = {
     {"info", "version, CPU features, threads", ane::cli::cmd_info},
     {"mil", "check, print and run MIL programs", ane::cli::cmd_mil},
     {"inspect", "identify a file (blob, model, tokenizer, shard, checkpoint) and summarise it", ane::cli::cmd_inspect},
+    {"plot", "draw training curves from metrics logs (JSON lines) as a PNG", ane::cli::cmd_plot},
 };
 
 void print_help() {
