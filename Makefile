@@ -9,7 +9,7 @@ JOBS        ?= $(shell nproc)
 CMAKE_FLAGS ?=
 # Debian packages the build and tests need.
 DEPS := cmake ninja-build g++ clang libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev \
-        python3-numpy python3-pytest pkgconf libsentencepiece-dev fortunes \
+        python3-numpy python3-pytest pkgconf libsentencepiece-dev fortunes libplplot-dev plplot-driver-cairo \
         libblis-pthread-dev libopenblas-dev libopenblas0-openmp libblis4-openmp libdnnl-dev
 
 .PHONY: all deps build run test test-asan test-fuzz bench portable clean

@@ -16,5 +16,6 @@ int cmd_eval(const std::vector<std::string>& args);
 int cmd_tokenizer(const std::vector<std::string>& args);
 int cmd_tokenize(const std::vector<std::string>& args);
 int cmd_detokenize(const std::vector<std::string>& args);
+int cmd_plot(const std::vector<std::string>& args);
 
 }  // namespace ane::cli

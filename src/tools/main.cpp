@@ -20,6 +20,7 @@ const ane::cli::Command kCommands[] = {
     {"tokenizer", "train a BPE vocabulary (tokenizer.bin) with sentencepiece", ane::cli::cmd_tokenizer},
     {"tokenize", "encode text files into uint16 token shards", ane::cli::cmd_tokenize},
     {"detokenize", "print the text of a token shard", ane::cli::cmd_detokenize},
+    {"plot", "draw training curves from metrics logs (JSON lines) as a PNG", ane::cli::cmd_plot},
 };
 
 void print_help() {
