@@ -207,6 +207,13 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
     if (best && !o.ckpt.empty()) ANE_RETURN_IF_ERROR(save(o.ckpt + ".best"));
     return {};
   };
+  auto sample_now = [&]() -> Status {
+    if (!o.sample) return {};
+    ANE_ASSIGN_OR_RETURN(std::string text, o.sample(trainer->weights()));
+    observer.on_sample(trainer->steps_done(), text);
+    metrics.write({{"type", "sample"}, {"step", trainer->steps_done()}, {"text", text}});
+    return {};
+  };
   auto finish = [&](bool restarting) {
     const RunState t = totals();
     RunEnd end;
@@ -248,6 +255,7 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
                    {"loss_scale", report.loss_scale}, {"skipped", !report.applied}, {"mfu", rs.mfu}});
     const int64_t done = report.step;
     if (o.eval_every > 0 && done % o.eval_every == 0 && done < o.steps) ANE_RETURN_IF_ERROR(evaluate_now());
+    if (o.sample_every > 0 && done % o.sample_every == 0 && done < o.steps) ANE_RETURN_IF_ERROR(sample_now());
     if (report.kernels_stale) {
       if (o.ckpt.empty()) return invalid_argument("the static pipeline spent its compile budget and needs --ckpt to restart");
       ANE_RETURN_IF_ERROR(save(o.ckpt));
@@ -258,7 +266,10 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
       ANE_RETURN_IF_ERROR(save(o.ckpt));
     }
   }
-  if (last == o.steps) ANE_RETURN_IF_ERROR(evaluate_now());
+  if (last == o.steps) {
+    ANE_RETURN_IF_ERROR(evaluate_now());
+    if (o.sample_every > 0) ANE_RETURN_IF_ERROR(sample_now());
+  }
   if (!o.ckpt.empty()) ANE_RETURN_IF_ERROR(save(o.ckpt));
   finish(/*restarting=*/false);
   return RunOutcome::kFinished;

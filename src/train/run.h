@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,10 @@ struct RunOptions {
                                 // interruption would (the schedule still runs to `steps`); 0: off
   std::optional<int> seq_len;   // overrides the model's training context
   double peak_gflops = 0;       // for the MFU estimate; 0: measured at start-up
+  int64_t sample_every = 0;     // steps between generated samples (and at the end); 0: none
+  // Writes a sample from the current weights (the CLI's generator and tokenizer); the
+  // trainer itself knows no text.
+  std::function<Expected<std::string>(const ModelWeights&)> sample;
 };
 
 // Where the weights of a new run come from.
@@ -77,6 +82,7 @@ class RunObserver {
   virtual void on_start(const RunStart&) {}
   virtual void on_step(const RunStep&, int64_t /*total_steps*/) {}
   virtual void on_eval(int64_t /*step*/, double /*val_loss*/, bool /*best*/) {}
+  virtual void on_sample(int64_t /*step*/, const std::string& /*text*/) {}
   virtual void on_checkpoint(const std::string& /*path*/, int64_t /*step*/) {}
   virtual void on_end(const RunEnd&) {}
 };
