@@ -29,7 +29,8 @@ class MetricsWriter {
   }
   void write(const nlohmann::json& record) {
     if (!out_.is_open()) return;
-    out_ << record.dump() << '\n';
+    // generated samples may hold partial UTF-8 sequences: replace rather than throw
+    out_ << record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     out_.flush();
   }
 
