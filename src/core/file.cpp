@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -81,43 +82,70 @@ Expected<std::string> read_text_file(const std::string& path) {
   return std::string(reinterpret_cast<const char*>(m.bytes().data()), m.size());
 }
 
-Status write_file_atomic(const std::string& path, std::span<const uint8_t> bytes) {
+Expected<AtomicFileWriter> AtomicFileWriter::create(const std::string& path) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return os_error("cannot create", tmp);
-  auto fail = [&](const char* what) {
-    Error e = os_error(what, tmp);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return e;
-  };
+  return AtomicFileWriter(path, std::move(tmp), fd);
+}
+
+AtomicFileWriter::AtomicFileWriter(AtomicFileWriter&& o) noexcept
+    : path_(std::move(o.path_)), tmp_(std::move(o.tmp_)), fd_(std::exchange(o.fd_, -1)) {}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(tmp_.c_str());
+  }
+}
+
+Status AtomicFileWriter::write(std::span<const uint8_t> bytes) {
+  if (fd_ < 0) return invalid_argument("write to a closed file '" + tmp_ + "'");
   size_t done = 0;
   while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return fail("cannot write");
+      return os_error("cannot write", tmp_);
     }
     done += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0) return fail("cannot fsync");
-  if (::close(fd) != 0) {
-    Error e = os_error("cannot close", tmp);
-    ::unlink(tmp.c_str());
-    return e;
+  return {};
+}
+
+Status AtomicFileWriter::write_zeros(size_t n) {
+  static constexpr uint8_t kZeros[256] = {};
+  while (n > 0) {
+    const size_t k = std::min(n, sizeof kZeros);
+    ANE_RETURN_IF_ERROR(write({kZeros, k}));
+    n -= k;
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    Error e = os_error("cannot rename temp file onto", path);
-    ::unlink(tmp.c_str());
+  return {};
+}
+
+Status AtomicFileWriter::commit() {
+  if (fd_ < 0) return invalid_argument("commit of a closed file '" + tmp_ + "'");
+  if (::fsync(fd_) != 0) return os_error("cannot fsync", tmp_);
+  const int fd = std::exchange(fd_, -1);
+  auto fail = [&](Error e) {
+    ::unlink(tmp_.c_str());
     return e;
-  }
+  };
+  if (::close(fd) != 0) return fail(os_error("cannot close", tmp_));
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) return fail(os_error("cannot rename temp file onto", path_));
   // Make the rename itself durable.
-  int dir = ::open(parent_dir(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int dir = ::open(parent_dir(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir >= 0) {
     ::fsync(dir);
     ::close(dir);
   }
   return {};
+}
+
+Status write_file_atomic(const std::string& path, std::span<const uint8_t> bytes) {
+  ANE_ASSIGN_OR_RETURN(AtomicFileWriter w, AtomicFileWriter::create(path));
+  ANE_RETURN_IF_ERROR(w.write(bytes));
+  return w.commit();
 }
 
 }  // namespace ane

@@ -39,6 +39,27 @@ class MappedFile {
 Expected<std::vector<uint8_t>> read_file(const std::string& path);
 Expected<std::string> read_text_file(const std::string& path);
 
+// A file written in pieces and published atomically: the bytes go to a temp file beside
+// `path`; commit() fsyncs and renames it over `path` (then fsyncs the directory). Destroyed
+// without commit() (or after a failed write), the temp file is removed and `path` untouched.
+class AtomicFileWriter {
+ public:
+  static Expected<AtomicFileWriter> create(const std::string& path);
+  AtomicFileWriter(AtomicFileWriter&& o) noexcept;
+  AtomicFileWriter& operator=(AtomicFileWriter&&) = delete;
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  ~AtomicFileWriter();
+
+  Status write(std::span<const uint8_t> bytes);
+  Status write_zeros(size_t n);
+  Status commit();
+
+ private:
+  AtomicFileWriter(std::string path, std::string tmp, int fd) : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd) {}
+  std::string path_, tmp_;
+  int fd_ = -1;
+};
+
 // Writes `bytes` to `path` atomically: a temp file beside it, fsync, rename, fsync of the
 // directory. On failure the previous file (if any) is untouched and the temp file removed.
 Status write_file_atomic(const std::string& path, std::span<const uint8_t> bytes);

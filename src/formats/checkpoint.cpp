@@ -61,10 +61,10 @@ uint32_t header_crc(std::span<const uint8_t> header) {
 }
 
 // Size in bytes that dtype and shape imply; false on an unknown dtype or overflow.
-bool implied_size(const NamedTensor& t, uint64_t* out) {
-  uint64_t n = ckpt_dtype_size(t.dtype);
+bool implied_size(CkptDType dtype, const std::vector<uint64_t>& shape, uint64_t* out) {
+  uint64_t n = ckpt_dtype_size(dtype);
   if (n == 0) return false;
-  for (uint64_t d : t.shape) {
+  for (uint64_t d : shape) {
     if (!checked_mul(n, d, &n)) return false;
   }
   *out = n;
@@ -72,7 +72,7 @@ bool implied_size(const NamedTensor& t, uint64_t* out) {
 }
 
 // The checks serialize() makes on each tensor.
-Status check_tensor_for_save(const NamedTensor& t, std::unordered_set<std::string_view>& names) {
+Status check_tensor_for_save(const TensorView& t, std::unordered_set<std::string_view>& names) {
   auto fail = [&](const std::string& msg) { return invalid_argument("checkpoint tensor '" + t.name + "': " + msg); };
   if (t.name.empty()) return invalid_argument("checkpoint tensor with an empty name");
   if (t.name.size() > kMaxNameLen) return fail("name longer than " + std::to_string(kMaxNameLen) + " bytes");
@@ -80,7 +80,7 @@ Status check_tensor_for_save(const NamedTensor& t, std::unordered_set<std::strin
   if (ckpt_dtype_size(t.dtype) == 0) return fail("unknown dtype " + std::to_string(static_cast<uint32_t>(t.dtype)));
   if (t.shape.size() > kMaxRank) return fail("rank " + std::to_string(t.shape.size()) + " > " + std::to_string(kMaxRank));
   uint64_t want = 0;
-  if (!implied_size(t, &want)) return fail("shape overflows");
+  if (!implied_size(t.dtype, t.shape, &want)) return fail("shape overflows");
   if (want != t.data.size()) {
     return fail("shape and dtype imply " + std::to_string(want) + " bytes, data has " + std::to_string(t.data.size()));
   }
@@ -219,7 +219,7 @@ class Parser {
       ANE_ASSIGN_OR_RETURN(e.size, r.read<uint64_t>("tensor data size"));
       ANE_ASSIGN_OR_RETURN(e.crc, r.read<uint32_t>("tensor data crc"));
       uint64_t want = 0;
-      if (!implied_size(e.tensor, &want) || want != e.size) {
+      if (!implied_size(e.tensor.dtype, e.tensor.shape, &want) || want != e.size) {
         return error("tensor table", offset_at,
                      "tensor '" + e.tensor.name + "': data size " + std::to_string(e.size) +
                          " does not match its dtype and shape");
@@ -351,7 +351,15 @@ Expected<int64_t> Checkpoint::step() const {
   return meta["step"].get<int64_t>();
 }
 
-Expected<std::vector<uint8_t>> Checkpoint::serialize() const {
+namespace {
+
+// Everything before the first tensor's data (header, metadata, table), and the file size.
+struct FilePrefix {
+  std::vector<uint8_t> bytes;
+  uint64_t file_size = 0;
+};
+
+Expected<FilePrefix> file_prefix(const json& meta, std::span<const TensorView> tensors) {
   if (!meta.is_object()) return invalid_argument("checkpoint metadata must be a JSON object, not " + std::string(meta.type_name()));
   std::string meta_text;
   try {
@@ -362,14 +370,14 @@ Expected<std::vector<uint8_t>> Checkpoint::serialize() const {
   if (tensors.size() > std::numeric_limits<uint32_t>::max()) return invalid_argument("too many checkpoint tensors");
 
   std::unordered_set<std::string_view> names;
-  for (const NamedTensor& t : tensors) ANE_RETURN_IF_ERROR(check_tensor_for_save(t, names));
+  for (const TensorView& t : tensors) ANE_RETURN_IF_ERROR(check_tensor_for_save(t, names));
 
   // The table first (its size fixes where the data starts), then everything in order.
   ByteWriter tw;
   uint64_t table_size = 0;
-  for (const NamedTensor& t : tensors) table_size += 4 + t.name.size() + 4 + 4 + 8 * t.shape.size() + 8 + 8 + 4;
+  for (const TensorView& t : tensors) table_size += 4 + t.name.size() + 4 + 4 + 8 * t.shape.size() + 8 + 8 + 4;
   uint64_t next = kHeaderSize + meta_text.size() + table_size;
-  for (const NamedTensor& t : tensors) {
+  for (const TensorView& t : tensors) {
     tw.put(static_cast<uint32_t>(t.name.size()));
     tw.put_bytes({reinterpret_cast<const uint8_t*>(t.name.data()), t.name.size()});
     tw.put(static_cast<uint32_t>(t.dtype));
@@ -392,16 +400,46 @@ Expected<std::vector<uint8_t>> Checkpoint::serialize() const {
   h.table_crc = crc32(tw.view());
   h.tensor_count = static_cast<uint32_t>(tensors.size());
 
-  ByteWriter w(next);
+  ByteWriter w;
   w.put(h);
   w.put_bytes({reinterpret_cast<const uint8_t*>(meta_text.data()), meta_text.size()});
   w.put_bytes(tw.view());
-  for (const NamedTensor& t : tensors) {
+  w.patch(offsetof(FileHeader, header_crc), header_crc({w.view().data(), kHeaderSize}));
+  return FilePrefix{std::move(w).take(), next};
+}
+
+std::vector<TensorView> views_of(const std::vector<NamedTensor>& tensors) {
+  std::vector<TensorView> views;
+  views.reserve(tensors.size());
+  for (const NamedTensor& t : tensors) views.push_back({t.name, t.dtype, t.shape, t.data});
+  return views;
+}
+
+}  // namespace
+
+Expected<std::vector<uint8_t>> Checkpoint::serialize() const {
+  const std::vector<TensorView> views = views_of(tensors);
+  ANE_ASSIGN_OR_RETURN(FilePrefix prefix, file_prefix(meta, views));
+  ByteWriter w(prefix.file_size);
+  w.put_bytes(prefix.bytes);
+  for (const TensorView& t : views) {
     w.pad_to(align_up(w.size()));
     w.put_bytes(t.data);
   }
-  w.patch(offsetof(FileHeader, header_crc), header_crc({w.view().data(), kHeaderSize}));
   return std::move(w).take();
+}
+
+Status save_checkpoint(const std::string& path, const json& meta, std::span<const TensorView> tensors) {
+  ANE_ASSIGN_OR_RETURN(FilePrefix prefix, file_prefix(meta, tensors));
+  ANE_ASSIGN_OR_RETURN(AtomicFileWriter out, AtomicFileWriter::create(path));
+  ANE_RETURN_IF_ERROR(out.write(prefix.bytes));
+  uint64_t at = prefix.bytes.size();
+  for (const TensorView& t : tensors) {
+    ANE_RETURN_IF_ERROR(out.write_zeros(static_cast<size_t>(align_up(at) - at)));
+    ANE_RETURN_IF_ERROR(out.write(t.data));
+    at = align_up(at) + t.data.size();
+  }
+  return out.commit();
 }
 
 Expected<Checkpoint> Checkpoint::parse(std::span<const uint8_t> bytes, const std::string& source) {

@@ -95,6 +95,25 @@ struct NamedTensor {
   Status check_view(CkptDType want, size_t count) const;
 };
 
+// A tensor to save without copying it: the same fields as NamedTensor, data viewed.
+struct TensorView {
+  std::string name;
+  CkptDType dtype = CkptDType::kF32;
+  std::vector<uint64_t> shape;
+  std::span<const uint8_t> data;
+
+  template <typename T>
+  static TensorView of(std::string name, std::vector<uint64_t> shape, std::span<const T> values) {
+    return {std::move(name), ckpt_dtype_of<T>(), std::move(shape),
+            {reinterpret_cast<const uint8_t*>(values.data()), values.size_bytes()}};
+  }
+};
+
+// Writes a checkpoint of `meta` and `tensors` straight from the caller's memory to `path`
+// (atomically), holding no copy of the data: for models whose state is gigabytes. The file
+// is byte for byte what Checkpoint{meta, tensors}.save() writes.
+Status save_checkpoint(const std::string& path, const nlohmann::json& meta, std::span<const TensorView> tensors);
+
 // A checkpoint in memory. By convention meta["model"] holds the ModelConfig and
 // meta["step"] the optimizer step; every other key belongs to whoever writes it.
 struct Checkpoint {

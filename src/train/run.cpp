@@ -74,13 +74,11 @@ Expected<double> mean_val_loss(Trainer& t, const TokenData& data, int64_t window
 // Writes the checkpoint to `path` and, with keep_last > 0, a copy "<path>.<step>", removing
 // the oldest copies beyond keep_last.
 Status write_checkpoint(const Trainer& t, const RunState& state, const RunOptions& o, const std::string& path) {
-  Checkpoint ck;
-  ANE_RETURN_IF_ERROR(t.save_state(ck));
-  ANE_RETURN_IF_ERROR(ck.set_meta("run", state.to_json(o.seed)));
-  ANE_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ck.serialize());
-  ANE_RETURN_IF_ERROR(write_file_atomic(path, bytes));
+  nlohmann::json meta = t.state_meta();
+  meta["run"] = state.to_json(o.seed);
+  ANE_RETURN_IF_ERROR(save_checkpoint(path, meta, t.state_tensors()));
   if (o.keep_last <= 0 || path != o.ckpt) return {};
-  ANE_RETURN_IF_ERROR(write_file_atomic(path + "." + std::to_string(t.steps_done()), bytes));
+  ANE_RETURN_IF_ERROR(save_checkpoint(path + "." + std::to_string(t.steps_done()), meta, t.state_tensors()));
   // the step-stamped copies, oldest first
   namespace fs = std::filesystem;
   const fs::path base(path);
@@ -223,6 +221,7 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
     end.train_ms = t.train_ms;
     end.wall_ms = t.wall_ms;
     end.steps_timed = t.steps_timed;
+    end.this_process = trainer->times();
     end.flops_per_step = start.flops_per_step;
     end.restarting = restarting;
     end.best_val_loss = state.best_val_loss;

@@ -71,6 +71,7 @@ struct RunEnd {
   int64_t steps = 0;                 // steps done in total
   double compile_ms = 0, train_ms = 0, wall_ms = 0;  // cumulative across restarts
   int64_t steps_timed = 0;           // steps in train_ms
+  TrainerTimes this_process;         // where this process's time went
   double flops_per_step = 0;
   bool restarting = false;           // the static pipeline spent its compile budget
   std::optional<double> best_val_loss;

@@ -353,15 +353,18 @@ Expected<StepReport> Trainer::step() {
 
 Status Trainer::reload_kernels() { return kernels_->load_weights(weights_); }
 
-Status Trainer::save_state(Checkpoint& ckpt) const {
-  ANE_RETURN_IF_ERROR(add_weights_to_checkpoint(ckpt, weights_, "model."));
-  for (const auto& t : adam_.m().tensors()) ckpt.tensors.push_back(NamedTensor::of<float>("adam.m." + t.name, t.shape, t.data));
-  for (const auto& t : adam_.v().tensors()) ckpt.tensors.push_back(NamedTensor::of<float>("adam.v." + t.name, t.shape, t.data));
-  ANE_RETURN_IF_ERROR(ckpt.set_step(steps_done_));
-  ANE_RETURN_IF_ERROR(ckpt.set_meta("adam_t", adam_.t()));
-  ANE_RETURN_IF_ERROR(ckpt.set_meta("loss_scale", scaler_.scale()));
-  ANE_RETURN_IF_ERROR(ckpt.set_meta("loss_scale_clean_steps", scaler_.clean_steps()));
-  return {};
+std::vector<TensorView> Trainer::state_tensors() const {
+  std::vector<TensorView> out;
+  for (const auto& [prefix, w] : {std::pair<std::string, const ModelWeights*>{"model.", &weights_},
+                                  {"adam.m.", &adam_.m()}, {"adam.v.", &adam_.v()}}) {
+    for (const auto& t : w->tensors()) out.push_back(TensorView::of<float>(prefix + t.name, t.shape, t.data));
+  }
+  return out;
+}
+
+nlohmann::json Trainer::state_meta() const {
+  return {{"model", weights_.config.to_json()}, {"step", steps_done_}, {"adam_t", adam_.t()},
+          {"loss_scale", scaler_.scale()}, {"loss_scale_clean_steps", scaler_.clean_steps()}};
 }
 
 Status Trainer::restore_state(const Checkpoint& ckpt) {

@@ -72,9 +72,11 @@ class Trainer {
   // fresh compile budget).
   Status reload_kernels();
 
-  // Checkpoint tensors ("model.*", "adam.m.*", "adam.v.*") and meta (step, adam_t,
-  // loss scale); restore() reads them back and reloads the kernels.
-  Status save_state(Checkpoint& ckpt) const;
+  // The state a checkpoint holds: views of every tensor ("model.*", "adam.m.*", "adam.v.*",
+  // valid while the trainer lives and does not step) and meta (model, step, adam_t, loss
+  // scale); restore_state() reads a checkpoint of them back and reloads the kernels.
+  std::vector<TensorView> state_tensors() const;
+  nlohmann::json state_meta() const;
   Status restore_state(const Checkpoint& ckpt);
 
   const ModelConfig& config() const { return weights_.config; }

@@ -398,4 +398,28 @@ TEST(Checkpoint, AccessorsReportMissingEntries) {
 }
 
 }  // namespace
+TEST(Checkpoint, StreamingSaveWritesTheSameBytesAndKeepsTheOldFileOnError) {
+  Checkpoint c;
+  c.meta["step"] = 7;
+  std::vector<float> a(37, 1.5f);
+  std::vector<uint16_t> b(5, 9);
+  c.tensors.push_back(NamedTensor::of<float>("a", {37}, a));
+  c.tensors.push_back(NamedTensor::of<uint16_t>("b", {5}, b));
+  const std::vector<TensorView> views{TensorView::of<float>("a", {37}, a), TensorView::of<uint16_t>("b", {5}, b)};
+  const std::string path = ::testing::TempDir() + "stream.ckpt";
+  ASSERT_TRUE(save_checkpoint(path, c.meta, views).ok());
+  auto want = c.serialize();
+  auto got = read_file(path);
+  ASSERT_TRUE(want.ok() && got.ok());
+  EXPECT_EQ(*got, *want);
+  const std::vector<TensorView> bad{TensorView::of<float>("a", {36}, a)};  // shape disagrees with the data
+  Status s = save_checkpoint(path, c.meta, bad);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.to_string().find("'a'"), std::string::npos) << s.to_string();
+  auto still = read_file(path);
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ(*still, *want);
+  std::remove(path.c_str());
+}
+
 }  // namespace ane
