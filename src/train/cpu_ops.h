@@ -21,6 +21,7 @@ void rmsnorm_backward(std::span<float> dx, std::span<float> dw, std::span<const 
 struct AdamParams {
   float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
   float weight_decay = 0.0f;  // decoupled (AdamW); 0 = Adam
+  float grad_scale = 1.0f;    // the gradient used is grad_scale * g (unscaling and clipping in the same pass)
 };
 // w -= lr * (m_hat / (sqrt(v_hat) + eps) + weight_decay * w), updating m and v in place.
 void adamw_update(std::span<float> w, std::span<const float> g, std::span<float> m, std::span<float> v, int t,

@@ -52,10 +52,10 @@ Expected<AdamW> AdamW::create(const ModelConfig& config, AdamWConfig options) {
   return a;
 }
 
-void AdamW::step(ModelWeights& weights, const ModelWeights& grads, double lr, ThreadPool& pool) {
+void AdamW::step(ModelWeights& weights, ModelWeights& grads, double lr, float grad_scale, ThreadPool& pool) {
   ++t_;
   auto w = weights.tensors();
-  const auto g = grads.tensors();
+  auto g = grads.tensors();
   auto m = m_.tensors(), v = v_.tensors();
   for_each_chunk(weights, pool, [&](size_t t, size_t b, size_t e) {
     AdamParams p;
@@ -64,9 +64,11 @@ void AdamW::step(ModelWeights& weights, const ModelWeights& grads, double lr, Th
     p.beta2 = static_cast<float>(options_.beta2);
     p.eps = static_cast<float>(options_.eps);
     p.weight_decay = w[t].shape.size() == 2 ? static_cast<float>(options_.weight_decay) : 0.0f;
+    p.grad_scale = grad_scale;
     const size_t n = e - b;
-    adamw_update(w[t].data.subspan(b, n), g[t].data.subspan(b, n), m[t].data.subspan(b, n), v[t].data.subspan(b, n),
-                 static_cast<int>(t_), p);
+    const std::span<float> gs = g[t].data.subspan(b, n);
+    adamw_update(w[t].data.subspan(b, n), gs, m[t].data.subspan(b, n), v[t].data.subspan(b, n), static_cast<int>(t_), p);
+    std::fill(gs.begin(), gs.end(), 0.0f);
   });
 }
 
@@ -86,13 +88,6 @@ double global_norm(const ModelWeights& grads, ThreadPool& pool) {
   double total = 0;
   for (double s : sums) total += s;
   return std::sqrt(total);
-}
-
-void scale_all(ModelWeights& grads, float factor, ThreadPool& pool) {
-  auto g = grads.tensors();
-  for_each_chunk(grads, pool, [&](size_t t, size_t b, size_t e) {
-    for (size_t i = b; i < e; ++i) g[t].data[i] *= factor;
-  });
 }
 
 void zero_all(ModelWeights& grads, ThreadPool& pool) {

@@ -30,9 +30,10 @@ struct AdamWConfig {
 class AdamW {
  public:
   static Expected<AdamW> create(const ModelConfig& config, AdamWConfig options);
-  // One update of every tensor: t += 1, then w -= lr * (m_hat / (sqrt(v_hat) + eps) + wd * w).
-  // Runs over `pool` (tensors split into chunks); grads are read only.
-  void step(ModelWeights& weights, const ModelWeights& grads, double lr, ThreadPool& pool);
+  // One update of every tensor with gradient grad_scale * g: t += 1, then
+  // w -= lr * (m_hat / (sqrt(v_hat) + eps) + wd * w). Runs over `pool` (tensors split into
+  // chunks) and consumes the gradients: each chunk is zeroed once read (one memory pass).
+  void step(ModelWeights& weights, ModelWeights& grads, double lr, float grad_scale, ThreadPool& pool);
 
   int64_t t() const { return t_; }
   void set_t(int64_t t) { t_ = t; }
@@ -50,8 +51,6 @@ class AdamW {
 
 // sqrt of the sum of squares of every gradient (accumulated in double, over `pool`).
 double global_norm(const ModelWeights& grads, ThreadPool& pool);
-// Multiplies every gradient by `factor` (over `pool`).
-void scale_all(ModelWeights& grads, float factor, ThreadPool& pool);
 // Sets every gradient to zero (over `pool`).
 void zero_all(ModelWeights& grads, ThreadPool& pool);
 

@@ -326,17 +326,18 @@ Expected<StepReport> Trainer::step() {
   r.loss_scale = scaler_.scale();
   {
     const ScopedTime t(times_.optimizer);
-    scale_all(grads_, static_cast<float>(1.0 / (scaler_.scale() * micro_steps_)), pool_);
-    r.grad_norm = global_norm(grads_, pool_);
+    // The accumulators hold loss_scale * (sum over windows): unscale, average and clip in
+    // AdamW's single pass over the gradients.
+    const double unscale = 1.0 / (scaler_.scale() * micro_steps_);
+    r.grad_norm = global_norm(grads_, pool_) * unscale;
     r.applied = scaler_.update(std::isfinite(r.grad_norm));
     r.lr = options_.schedule.at(steps_done_);
     if (r.applied) {
-      if (options_.clip > 0 && r.grad_norm > options_.clip) {
-        scale_all(grads_, static_cast<float>(options_.clip / r.grad_norm), pool_);
-      }
-      adam_.step(weights_, grads_, r.lr, pool_);
+      const double clip = options_.clip > 0 && r.grad_norm > options_.clip ? options_.clip / r.grad_norm : 1.0;
+      adam_.step(weights_, grads_, r.lr, static_cast<float>(unscale * clip), pool_);
+    } else {
+      zero_all(grads_, pool_);
     }
-    zero_all(grads_, pool_);
     micro_steps_ = 0;
   }
   ++steps_done_;

@@ -82,13 +82,14 @@ TEST(CpuOps, AdamWMatchesDefinition) {
   const size_t n = 100;
   auto w = randn(n, 6), m = std::vector<float>(n, 0.0f), v = m;
   std::vector<double> wd(w.begin(), w.end()), md(n, 0.0), vd(n, 0.0);
-  const AdamParams p{.lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f, .weight_decay = 0.1f};
+  const AdamParams p{.lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f, .weight_decay = 0.1f, .grad_scale = 0.5f};
   for (int t = 1; t <= 5; ++t) {
     const auto g = randn(n, 10 + uint64_t(t));
     adamw_update(w, g, m, v, t, p);
     for (size_t i = 0; i < n; ++i) {
-      md[i] = 0.9 * md[i] + 0.1 * g[i];
-      vd[i] = 0.95 * vd[i] + 0.05 * double(g[i]) * g[i];
+      const double gi = 0.5 * g[i];
+      md[i] = 0.9 * md[i] + 0.1 * gi;
+      vd[i] = 0.95 * vd[i] + 0.05 * gi * gi;
       const double mh = md[i] / (1 - std::pow(0.9, t)), vh = vd[i] / (1 - std::pow(0.95, t));
       wd[i] -= 1e-2 * (mh / (std::sqrt(vh) + 1e-8) + 0.1 * wd[i]);
     }
