@@ -15,6 +15,7 @@
 
 #include "core/file.h"
 #include "core/fp16.h"
+#include "../text/reference_bpe.h"
 #include "cli_util.h"
 #include "formats/blzt_checkpoint.h"
 #include "formats/checkpoint.h"
@@ -303,13 +304,7 @@ TEST_F(Cli, GenerateReportsBadInput) {
 
 // A tokenizer.bin with the byte pieces and `n` tokens in all.
 TokenizerFile tokenizer_of_size(size_t n) {
-  TokenizerFile f;
-  f.entries = {{0, "<unk>"}, {0, "\n<s>\n"}, {0, "\n</s>\n"}};
-  for (int b = 0; b < 256; ++b) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "<0x%02X>", b);
-    f.entries.push_back({0, buf});
-  }
+  TokenizerFile f = vocabulary_head();
   while (f.entries.size() < n) f.entries.push_back({-1, std::to_string(f.entries.size()) + "p"});
   f.max_token_length = f.longest_piece();
   return f;

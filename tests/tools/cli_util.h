@@ -18,7 +18,8 @@ struct RunResult {
 };
 
 inline RunResult run_ane(const std::string& args) {
-  const std::string cmd = std::string(ANE_BINARY) + " " + args + " 2>&1";
+  // no stdin: a command that would prompt (PLplot does on some errors) fails instead of hanging
+  const std::string cmd = std::string(ANE_BINARY) + " " + args + " 2>&1 </dev/null";
   FILE* p = popen(cmd.c_str(), "r");
   RunResult r{-1, ""};
   if (!p) return r;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_util.h"
 #include "core/file.h"
 #include "formats/metrics_log.h"
 
@@ -119,24 +120,6 @@ TEST(MetricsLog, MissingFileIsAnIoError) {
   EXPECT_NE(m.error().to_string().find("/nonexistent/metrics.jsonl"), std::string::npos);
 }
 
-struct RunResult {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
-
-RunResult run_ane(const std::string& args) {
-  const std::string cmd = std::string(ANE_BINARY) + " " + args + " 2>&1 </dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  RunResult r{-1, ""};
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 uint32_t big_endian_u32(const std::vector<uint8_t>& b, size_t at) {
   return (uint32_t{b[at]} << 24) | (uint32_t{b[at + 1]} << 16) | (uint32_t{b[at + 2]} << 8) | b[at + 3];
 }
@@ -177,14 +160,8 @@ std::string synthetic_log(int steps, double final_loss) {
   return log;
 }
 
-class PlotCli : public ::testing::Test {
+class PlotCli : public Cli {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("ane_plot_test_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
   std::string write(const std::string& name, const std::string& text) const {
     EXPECT_TRUE(write_file_atomic(path(name), text).ok());
     return path(name);
@@ -194,7 +171,6 @@ class PlotCli : public ::testing::Test {
     EXPECT_NE(r.exit_code, 0) << r.output;
     EXPECT_NE(r.output.find(says), std::string::npos) << r.output;
   }
-  std::filesystem::path dir_;
 };
 
 TEST_F(PlotCli, WritesAPngOfTheRequestedSize) {
