@@ -304,7 +304,7 @@ TEST_F(Cli, GenerateReportsBadInput) {
 
 // A tokenizer.bin with the byte pieces and `n` tokens in all.
 TokenizerFile tokenizer_of_size(size_t n) {
-  TokenizerFile f = vocabulary_head();
+  TokenizerFile f = test::vocabulary_head();
   while (f.entries.size() < n) f.entries.push_back({-1, std::to_string(f.entries.size()) + "p"});
   f.max_token_length = f.longest_piece();
   return f;
