@@ -27,8 +27,8 @@ class ScopedTime {
 
 // dw[out, in] += dy[out, S] x[in, S]^T.
 void weight_grad(std::vector<float>& dw, const std::vector<float>& dy, const std::vector<float>& x, int64_t out,
-                 int64_t in, int64_t S, int threads) {
-  cpu::sgemm({dy.data(), S, 1}, {x.data(), 1, S}, dw.data(), in, out, in, S, 1.0f, threads);
+                 int64_t in, int64_t S, ThreadPool& pool) {
+  cpu::sgemm({dy.data(), S, 1}, {x.data(), 1, S}, dw.data(), in, out, in, S, 1.0f, &pool);
 }
 
 void add_scaled(std::vector<float>& y, const std::vector<float>& x, float a) {
@@ -183,14 +183,14 @@ Expected<double> Trainer::classifier_loss(std::span<const uint16_t> targets, boo
   const float eps = static_cast<float>(c.norm_eps);
   rmsnorm(b.xf, x, weights_.rms_final, c.dim, c.seq_len, eps);
   const std::span<const float> wc = weights_.output_weights();
-  cpu::sgemm({wc.data(), D, 1}, {b.xf.data(), S, 1}, b.logits.data(), S, V, S, D, 0.0f, options_.threads);
+  cpu::sgemm({wc.data(), D, 1}, {b.xf.data(), S, 1}, b.logits.data(), S, V, S, D, 0.0f, &pool_);
   ANE_ASSIGN_OR_RETURN(float loss, cross_entropy(b.dlogits, b.logits, targets, c.vocab_size, c.seq_len));
   if (!backward) return static_cast<double>(loss);
   const float scale = static_cast<float>(scaler_.scale());
   for (float& g : b.dlogits) g *= scale;
   std::vector<float>& dwc = c.shared_classifier ? grads_.embedding : grads_.classifier;
-  cpu::sgemm({b.dlogits.data(), S, 1}, {b.xf.data(), 1, S}, dwc.data(), D, V, D, S, 1.0f, options_.threads);
-  cpu::sgemm({wc.data(), 1, D}, {b.dlogits.data(), S, 1}, b.dxn.data(), S, D, S, V, 0.0f, options_.threads);
+  cpu::sgemm({b.dlogits.data(), S, 1}, {b.xf.data(), 1, S}, dwc.data(), D, V, D, S, 1.0f, &pool_);
+  cpu::sgemm({wc.data(), 1, D}, {b.dlogits.data(), S, 1}, b.dxn.data(), S, D, S, V, 0.0f, &pool_);
   rmsnorm_backward(b.dy, grads_.rms_final, b.dxn, x, weights_.rms_final, c.dim, c.seq_len, eps);
   return static_cast<double>(loss);
 }
@@ -200,7 +200,6 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
   const int64_t D = c.dim, H = c.hidden_dim, S = c.seq_len, Q = static_cast<int64_t>(c.q_dim()),
                 KV = static_cast<int64_t>(c.kv_dim()), SC = static_cast<int64_t>(c.score_channels());
   const size_t lz = z(layer);
-  const int threads = options_.threads;
   const float alpha = static_cast<float>(options_.residual_scale), eps = static_cast<float>(c.norm_eps);
   Buffers& b = *buf_;
   const LayerWeights& w = weights_.layers[lz];
@@ -229,9 +228,9 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
     ANE_RETURN_IF_ERROR(models::read_channels(out, kl.output, D + H, b.dh3, S));
     ANE_RETURN_IF_ERROR(models::read_channels(ffn, fl.output, f_gated, b.gated, S));
     ANE_RETURN_IF_ERROR(models::read_channels(ffn, fl.output, f_xn2, b.xn, S));
-    weight_grad(g.w2, dffn, b.gated, D, H, S, threads);
-    weight_grad(g.w1, b.dh1, b.xn, H, D, S, threads);
-    weight_grad(g.w3, b.dh3, b.xn, H, D, S, threads);
+    weight_grad(g.w2, dffn, b.gated, D, H, S, pool_);
+    weight_grad(g.w1, b.dh1, b.xn, H, D, S, pool_);
+    weight_grad(g.w3, b.dh3, b.xn, H, D, S, pool_);
     rmsnorm_backward(b.dx2, g.rms_ffn, b.dxn, b.x2[lz], w.rms_ffn, c.dim, c.seq_len, eps);
     for (size_t i = 0; i < dy.size(); ++i) b.dx2[i] += dy[i];
   }
@@ -247,7 +246,7 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
   {
     const ScopedTime t(times_.cpu);
     ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, a_attn, b.attn, S));
-    weight_grad(g.wo, d_o, b.attn, D, Q, S, threads);
+    weight_grad(g.wo, d_o, b.attn, D, Q, S, pool_);
   }
   ANE_ASSIGN_OR_RETURN(Kernel * s2, kernels_->get(LayerKernel::kSdpaBackward2, layer));
   const KernelLayout& s2l = kernels_->layout(LayerKernel::kSdpaBackward2);
@@ -278,9 +277,9 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
       heads(b.dk, b.k_raw, w.k_norm, g.k_norm, c.n_kv_heads);
     }
     ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, a_xn, b.xn, S));
-    weight_grad(g.wq, b.dq, b.xn, Q, D, S, threads);
-    weight_grad(g.wk, b.dk, b.xn, KV, D, S, threads);
-    weight_grad(g.wv, b.dv, b.xn, KV, D, S, threads);
+    weight_grad(g.wq, b.dq, b.xn, Q, D, S, pool_);
+    weight_grad(g.wk, b.dk, b.xn, KV, D, S, pool_);
+    weight_grad(g.wv, b.dv, b.xn, KV, D, S, pool_);
   }
   ANE_ASSIGN_OR_RETURN(Kernel * qb, kernels_->get(LayerKernel::kQkvBackward, layer));
   const KernelLayout& ql = kernels_->layout(LayerKernel::kQkvBackward);

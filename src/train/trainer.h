@@ -90,6 +90,7 @@ class Trainer {
   LossScaler& loss_scaler() { return scaler_; }
   const TrainerOptions& options() const { return options_; }
   const KernelSet& kernels() const { return *kernels_; }
+  KernelSet& kernels() { return *kernels_; }
   TrainerTimes times() const;
 
   // FLOPs of one window's forward + backward as the kernels and GEMMs compute them.

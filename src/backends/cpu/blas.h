@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "core/thread_pool.h"
+
 namespace ane::cpu {
 
 struct MatrixRef {
@@ -12,8 +14,12 @@ struct MatrixRef {
   int64_t rs, cs;  // row and column strides, in elements
 };
 
-// c[m, n] = a[m, k] b[k, n] + beta * c, c row-major with row stride ldc. `threads` goes to
-// BLIS for this call only (no global state).
-void sgemm(MatrixRef a, MatrixRef b, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, float beta, int threads);
+// c[m, n] = a[m, k] b[k, n] + beta * c, c row-major with row stride ldc.
+// With a pool of more than one thread, a large product is cut into one block of rows (or of
+// columns, when n > m) per thread, each a single-threaded BLIS call. BLIS's own threads wait
+// for each other by spinning, which collapses when another process takes a core; the pool's
+// threads sleep instead, so a busy machine slows a product down only in proportion.
+void sgemm(MatrixRef a, MatrixRef b, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, float beta,
+           ThreadPool* pool = nullptr);
 
 }  // namespace ane::cpu

@@ -16,12 +16,39 @@
 
 namespace ane::cpu {
 
-void sgemm(MatrixRef a, MatrixRef b, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, float beta, int threads) {
+namespace {
+
+void sgemm_one_thread(MatrixRef a, MatrixRef b, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, float beta) {
   rntm_t rntm = BLIS_RNTM_INITIALIZER;
-  bli_rntm_set_num_threads(threads, &rntm);
+  bli_rntm_set_num_threads(1, &rntm);
   float one = 1.0f;
   bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &one, const_cast<float*>(a.data), a.rs, a.cs,
                const_cast<float*>(b.data), b.rs, b.cs, &beta, c, ldc, 1, nullptr, &rntm);
+}
+
+}  // namespace
+
+void sgemm(MatrixRef a, MatrixRef b, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, float beta,
+           ThreadPool* pool) {
+  constexpr int64_t kSplitFlops = int64_t{1} << 22;  // below this a split costs more than it saves
+  constexpr int64_t kAlign = 48;                      // blocks in multiples of BLIS's register tiles
+  const int threads = pool != nullptr ? pool->size() : 1;
+  if (threads <= 1 || m * n * k < kSplitFlops || std::max(m, n) < 2 * kAlign) {
+    sgemm_one_thread(a, b, c, ldc, m, n, k, beta);
+    return;
+  }
+  const bool by_rows = m >= n;
+  const int64_t extent = by_rows ? m : n;
+  const int64_t units = (extent + kAlign - 1) / kAlign;
+  pool->parallel_for(static_cast<size_t>(units), 1, [&](size_t ub, size_t ue) {
+    const int64_t begin = static_cast<int64_t>(ub) * kAlign;
+    const int64_t end = std::min(extent, static_cast<int64_t>(ue) * kAlign);
+    if (by_rows) {
+      sgemm_one_thread({a.data + begin * a.rs, a.rs, a.cs}, b, c + begin * ldc, ldc, end - begin, n, k, beta);
+    } else {
+      sgemm_one_thread(a, {b.data + begin * b.cs, b.rs, b.cs}, c + begin, ldc, m, end - begin, k, beta);
+    }
+  });
 }
 
 namespace {
@@ -60,7 +87,7 @@ Expected<StepFn> lower_conv(const mil::Op& op, LowerCtx& ctx) {
   return StepFn([=] {
     for (int64_t n = 0; n < batch; ++n) {
       float* yn = yp + n * cout * hw;
-      sgemm({wp, cin, 1}, {xp + n * cin * hw, hw, 1}, yn, hw, cout, hw, cin, 0.0f, rt->threads());
+      sgemm({wp, cin, 1}, {xp + n * cin * hw, hw, 1}, yn, hw, cout, hw, cin, 0.0f, &rt->pool);
       if (bp) k->add_row_bias(yn, bp, cout, hw);
     }
     return Status();
@@ -89,9 +116,16 @@ Expected<StepFn> lower_matmul(const mil::Op& op, LowerCtx& ctx) {
   float* out = ctx.mutable_data(op.outputs[0]);
   Runtime* rt = &ctx.runtime();
   return StepFn([=] {
-    for (size_t i = 0; i < batches.size(); ++i) {
+    auto one = [&](size_t i, ThreadPool* pool) {
       sgemm({a.data + batches[i].x, a.rs, a.cs}, {b.data + batches[i].y, b.rs, b.cs},
-            out + static_cast<int64_t>(i) * m * n, n, m, n, kk, 0.0f, rt->threads());
+            out + static_cast<int64_t>(i) * m * n, n, m, n, kk, 0.0f, pool);
+    };
+    if (batches.size() == 1) {
+      one(0, &rt->pool);
+    } else {  // e.g. attention heads: one whole product per thread
+      rt->pool.parallel_for(batches.size(), 1, [&](size_t b0, size_t b1) {
+        for (size_t i = b0; i < b1; ++i) one(i, nullptr);
+      });
     }
     return Status();
   });
@@ -110,7 +144,7 @@ Expected<StepFn> lower_linear(const mil::Op& op, LowerCtx& ctx) {
   float* out = ctx.mutable_data(op.outputs[0]);
   Runtime* rt = &ctx.runtime();
   return StepFn([=] {
-    sgemm({xp, din, 1}, {wp, 1, din}, out, dout, rows, dout, din, 0.0f, rt->threads());
+    sgemm({xp, din, 1}, {wp, 1, din}, out, dout, rows, dout, din, 0.0f, &rt->pool);
     if (bp) {
       for (int64_t r = 0; r < rows; ++r) {
         for (int64_t o = 0; o < dout; ++o) out[r * dout + o] += bp[o];

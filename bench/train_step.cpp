@@ -1,0 +1,93 @@
+// One training step of a model shape, timed: median ms/step, tokens/s, achieved GFLOP/s and
+// its fraction of the sgemm peak measured in the same run, the bar the trainer aims at
+// (step FLOPs / measured sgemm GFLOP/s x 1.3), where the time goes, and a per-op profile of
+// each layer kernel.
+//   bench_train_step [config=stories110M] [threads=2] [steps=4] [static|dynamic]
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/timer.h"
+#include "formats/model_config.h"
+#include "train/run.h"
+#include "train/trainer.h"
+
+using namespace ane;
+
+int main(int argc, char** argv) {
+  const std::string name = argc > 1 ? argv[1] : "stories110M";
+  const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
+  const int steps = argc > 3 ? std::atoi(argv[3]) : 4;
+  const bool is_static = argc > 4 && std::string(argv[4]) == "static";
+  auto config = config_from_name_or_file(name);
+  if (!config.ok()) return std::fprintf(stderr, "%s\n", config.error().to_string().c_str()), 1;
+  auto weights = train::init_weights(*config, 1);
+  auto engine = Engine::create(EngineOptions{.threads = threads, .compile_budget = 0});
+  train::TrainerOptions o;
+  o.threads = threads;
+  o.pipeline = is_static ? train::Pipeline::kStatic : train::Pipeline::kDynamic;
+  auto trainer = train::Trainer::create(**engine, std::move(weights).value(), o);
+  if (!trainer.ok()) return std::fprintf(stderr, "%s\n", trainer.error().to_string().c_str()), 1;
+  train::Trainer& t = **trainer;
+
+  std::mt19937_64 rng(7);
+  std::vector<uint16_t> window(static_cast<size_t>(config->seq_len + 1));
+  std::vector<double> ms;
+  train::TrainerTimes before{};
+  for (int s = 0; s <= steps; ++s) {
+    for (auto& tok : window) tok = static_cast<uint16_t>(rng() % static_cast<uint64_t>(config->vocab_size));
+    if (s == 1) before = t.times();  // step 0 warms up (first-touch of every buffer)
+    const Timer timer;
+    if (!t.accumulate(window).ok() || !t.step().ok()) return std::fprintf(stderr, "step failed\n"), 1;
+    if (s > 0) ms.push_back(timer.ms());
+  }
+  const train::TrainerTimes after = t.times();
+  std::sort(ms.begin(), ms.end());
+  const double median = ms[ms.size() / 2];
+  const double peak = train::measure_peak_gflops(threads);
+  const double flops = t.flops_per_window();
+  const double gflops = flops / (median / 1e3) / 1e9;
+  std::printf("%s, seq %d, %d threads, %s pipeline, %d steps\n", config->name.c_str(), config->seq_len, threads,
+              is_static ? "static" : "dynamic", steps);
+  std::printf("  step        %.1f ms median (min %.1f), %.0f tokens/s\n", median, ms.front(),
+              config->seq_len / (median / 1e3));
+  std::printf("  achieved    %.1f GFLOP/s of %.1f GFLOP/step = %.0f%% of the measured sgemm peak (%.1f GFLOP/s)\n",
+              gflops, flops / 1e9, 100 * gflops / peak, peak);
+  std::printf("  bar         step <= 1.3 x FLOPs / peak = %.1f ms: %s (%.2fx of ideal)\n", 1.3 * flops / peak / 1e6,
+              median <= 1.3 * flops / peak / 1e6 ? "met" : "not met", median / (flops / peak / 1e6));
+  const double n = steps;
+  std::printf("  per step    kernels %.1f ms, CPU ops and GEMMs %.1f ms, optimizer %.1f ms, compile %.1f ms\n",
+              (after.kernels - before.kernels) / n, (after.cpu - before.cpu) / n,
+              (after.optimizer - before.optimizer) / n, (after.compile - before.compile) / n);
+  // Where each layer kernel spends its time (layer 0, inputs as the last step left them).
+  train::KernelSet& kernels = t.kernels();
+  for (size_t k = 0; k < train::kLayerKernelCount; ++k) {
+    auto kernel = kernels.get(static_cast<train::LayerKernel>(k), 0);
+    std::vector<StepProfile> prof;
+    if (!kernel.ok() || !(*kernel)->profile(prof).ok()) continue;
+    double total = 0, gemm_flops = 0, gemm_ms = 0;
+    std::map<std::string, double> by_type;
+    for (const StepProfile& p : prof) {
+      total += p.ms;
+      by_type[p.op_type] += p.ms;
+      if (p.op_type == "conv" || p.op_type == "matmul" || p.op_type == "linear") gemm_ms += p.ms, gemm_flops += p.flops;
+    }
+    std::vector<std::pair<double, std::string>> top;
+    for (const auto& [type, m] : by_type) top.emplace_back(m, type);
+    std::sort(top.rbegin(), top.rend());
+    static const char* kNames[] = {"attention_forward", "ffn_forward", "ffn_backward", "sdpa_backward1",
+                                   "sdpa_backward2", "qkv_backward"};
+    std::printf("  %-18s %6.1f ms; GEMMs %.1f ms at %.0f GFLOP/s; by op:", kNames[k], total, gemm_ms,
+                gemm_ms > 0 ? gemm_flops / gemm_ms / 1e6 : 0.0);
+    for (size_t i = 0; i < std::min<size_t>(5, top.size()); ++i) std::printf(" %s %.1f", top[i].second.c_str(), top[i].first);
+    std::sort(prof.begin(), prof.end(), [](const StepProfile& a, const StepProfile& b) { return a.ms > b.ms; });
+    std::printf("\n    slowest steps:");
+    for (size_t i = 0; i < std::min<size_t>(4, prof.size()); ++i) std::printf(" [%s %.1f ms]", prof[i].name.c_str(), prof[i].ms);
+    std::printf("\n");
+  }
+  return 0;
+}
