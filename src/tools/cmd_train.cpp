@@ -45,7 +45,9 @@ constexpr const char* kTrainHelp =
     "  --precision fp32|fp16      kernel arithmetic (fp32)     --threads N (physical cores)\n"
     "  --compile-budget N   compiles before the static pipeline checkpoints and restarts (100)\n"
     "output:\n"
-    "  --ckpt PATH          checkpoint (default ane_<config>.ckpt); PATH.best holds the best\n"
+    "  --ckpt PATH          checkpoint (default ane_<config>.ckpt); PATH.best holds the best;\n"
+    "                       --resume also reads the original's BLZT checkpoints\n"
+    "  --blzt PATH          also save the original's BLZT checkpoint (stories-shaped models)\n"
     "  --save-every N       also every N steps                --keep-last K  keep K copies PATH.<step>\n"
     "  --eval-every N       validation every N steps (and at the end)  --eval-windows N (16)\n"
     "  --metrics FILE       JSON lines: start, step, eval and end records\n"
@@ -198,7 +200,7 @@ int cmd_train(const std::vector<std::string>& args) {
                             {"config", "model", "data", "val-data", "val-fraction", "seq-len", "steps", "accum", "lr",
                              "min-lr", "warmup", "clip", "weight-decay", "beta1", "beta2", "loss-scale",
                              "residual-scale", "seed", "pipeline", "precision", "threads", "compile-budget", "ckpt",
-                             "save-every", "keep-last", "eval-every", "eval-windows", "metrics", "peak-gflops", "stop-at"},
+                             "save-every", "keep-last", "eval-every", "eval-windows", "metrics", "peak-gflops", "stop-at", "blzt"},
                             {"resume", "scratch", "help"});
   if (!parsed.ok()) return report(parsed.error());
   const Args& a = *parsed;
@@ -264,6 +266,7 @@ int cmd_train(const std::vector<std::string>& args) {
     ANE_ASSIGN_OR_RETURN(o.eval_every, a.get_int("eval-every", 0));
     ANE_ASSIGN_OR_RETURN(o.eval_windows, a.get_int("eval-windows", 16));
     o.metrics = a.get("metrics");
+    o.blzt = a.get("blzt");
     ANE_ASSIGN_OR_RETURN(o.peak_gflops, a.get_double("peak-gflops", 0));
     ANE_ASSIGN_OR_RETURN(o.stop_at, a.get_int("stop-at", 0));
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -13,6 +14,7 @@
 #include "core/file.h"
 #include "core/timer.h"
 #include "formats/llama2_model.h"
+#include "train/blzt_state.h"
 
 namespace ane::train {
 namespace {
@@ -138,7 +140,18 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
   ModelWeights weights;
   if (o.resume) {
     if (o.ckpt.empty()) return invalid_argument("--resume needs --ckpt");
-    ANE_ASSIGN_OR_RETURN(resumed, Checkpoint::load(o.ckpt));
+    ANE_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(o.ckpt));
+    int32_t magic = 0;
+    if (file.size() >= sizeof magic) std::memcpy(&magic, file.bytes().data(), sizeof magic);
+    if (magic == kBlztMagic) {
+      ANE_ASSIGN_OR_RETURN(BlztCheckpoint blzt, parse_blzt(file.bytes(), o.ckpt));
+      ANE_ASSIGN_OR_RETURN(resumed, checkpoint_from_blzt(blzt));
+      // keep the original's file in its format; the full state goes beside it
+      if (o.blzt.empty()) o.blzt = o.ckpt;
+      o.ckpt += ".oane";
+    } else {
+      ANE_ASSIGN_OR_RETURN(resumed, Checkpoint::parse(file.bytes(), o.ckpt));
+    }
     ANE_ASSIGN_OR_RETURN(weights, weights_from_checkpoint(*resumed));
   } else if (!source.llama2_path.empty()) {
     ANE_ASSIGN_OR_RETURN(weights, load_model_weights(source.llama2_path));
@@ -193,10 +206,16 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
                  {"lr", o.trainer.schedule.lr}, {"flops_per_step", start.flops_per_step},
                  {"peak_gflops", start.peak_gflops}, {"resumed", o.resume}});
 
+  double last_loss = 0;
   auto save = [&](const std::string& path) -> Status {
-    Status s = write_checkpoint(*trainer, totals(), o, path);
-    if (s.ok()) observer.on_checkpoint(path, trainer->steps_done());
-    return s;
+    const RunState t = totals();
+    ANE_RETURN_IF_ERROR(write_checkpoint(*trainer, t, o, path));
+    observer.on_checkpoint(path, trainer->steps_done());
+    if (o.blzt.empty() || path != o.ckpt) return {};
+    ANE_ASSIGN_OR_RETURN(BlztCheckpoint b, blzt_from_trainer(*trainer, o.steps, last_loss, t.compile_ms, t.train_ms, t.wall_ms));
+    ANE_RETURN_IF_ERROR(save_blzt(o.blzt, b));
+    observer.on_checkpoint(o.blzt, trainer->steps_done());
+    return {};
   };
   auto evaluate_now = [&]() -> Status {
     ANE_ASSIGN_OR_RETURN(double val, mean_val_loss(*trainer, data, o.eval_windows));
@@ -242,6 +261,7 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
       loss += l / o.accum;
     }
     ANE_ASSIGN_OR_RETURN(StepReport report, trainer->step());
+    last_loss = loss;
     RunStep rs;
     rs.report = report;
     rs.loss = loss;

@@ -29,8 +29,9 @@ struct RunOptions {
   int64_t save_every = 0;       // steps between checkpoints (0: only at the end and on restarts)
   int keep_last = 0;            // step-stamped copies "<ckpt>.<step>" kept besides <ckpt>
   std::string ckpt;             // checkpoint path (empty: no checkpoints)
+  std::string blzt;             // also write the original's BLZT checkpoint here at each save
   std::string metrics;          // JSON-lines metrics path (empty: none)
-  bool resume = false;          // continue from `ckpt`
+  bool resume = false;          // continue from `ckpt` (an OANECKPT or BLZT file)
   int64_t stop_at = 0;          // end this process after this step with a checkpoint, as an
                                 // interruption would (the schedule still runs to `steps`); 0: off
   std::optional<int> seq_len;   // overrides the model's training context

@@ -375,12 +375,12 @@ Status Trainer::restore_state(const Checkpoint& ckpt) {
   ANE_RETURN_IF_ERROR(read_tensors_from_checkpoint(ckpt, adam_.v(), "adam.v."));
   ANE_ASSIGN_OR_RETURN(steps_done_, ckpt.step());
   const nlohmann::json& m = ckpt.meta;
-  if (!m.contains("adam_t") || !m["adam_t"].is_number_integer() || !m.contains("loss_scale") ||
-      !m["loss_scale"].is_number() || !m.contains("loss_scale_clean_steps")) {
-    return invalid_argument("checkpoint meta lacks adam_t / loss_scale / loss_scale_clean_steps");
-  }
+  if (!m.contains("adam_t") || !m["adam_t"].is_number_integer()) return invalid_argument("checkpoint meta lacks adam_t");
   adam_.set_t(m["adam_t"].get<int64_t>());
-  scaler_.restore(m["loss_scale"].get<double>(), m["loss_scale_clean_steps"].get<int64_t>());
+  // Checkpoints converted from BLZT have no loss-scale state: the scaler keeps its start.
+  if (m.contains("loss_scale") && m["loss_scale"].is_number()) {
+    scaler_.restore(m["loss_scale"].get<double>(), m.value("loss_scale_clean_steps", int64_t{0}));
+  }
   zero_all(grads_, pool_);
   micro_steps_ = 0;
   return kernels_->load_weights(weights_);

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_util.h"
+#include "formats/blzt_checkpoint.h"
 #include "formats/checkpoint.h"
 #include "formats/token_shard.h"
 
@@ -96,6 +97,21 @@ TEST_F(TrainCli, ResumeContinuesTheSameTrajectory) {
   const auto whole = step_losses(path("whole.jsonl")), part = step_losses(path("part.jsonl"));
   ASSERT_EQ(whole.size(), 8u);
   EXPECT_EQ(part, whole) << "resumed losses must equal the uninterrupted run's exactly";
+}
+
+TEST_F(TrainCli, ResumesFromTheOriginalsBlztCheckpoint) {
+  ASSERT_EQ(train("whole", "--steps 6 --lr 2e-3").exit_code, 0);
+  RunResult first = train("part", "--steps 6 --lr 2e-3 --stop-at 3 --blzt " + path("part.blzt"));
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  RunResult second = run_ane("train --config tiny --data " + path("text.bin") + " --threads 2 --peak-gflops 100 --ckpt " +
+                             path("part.blzt") + " --metrics " + path("part.jsonl") + " --steps 6 --lr 2e-3 --resume");
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_EQ(step_losses(path("part.jsonl")), step_losses(path("whole.jsonl")));
+  auto blzt = load_blzt(path("part.blzt"));
+  ASSERT_TRUE(blzt.ok()) << blzt.error().to_string();
+  EXPECT_EQ(blzt->header.step, 6);
+  EXPECT_EQ(blzt->header.adam_t, 6);
+  EXPECT_EQ(blzt->header.version, kBlztVersionGqa);  // tiny has 2 kv heads for 4 query heads
 }
 
 TEST_F(TrainCli, StaticPipelineRestartsItselfAndMatchesTheDynamicPipeline) {
