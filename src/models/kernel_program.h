@@ -12,6 +12,7 @@
 
 #include "core/fp16.h"
 #include "core/status.h"
+#include "core/thread_pool.h"
 #include "mil/ir.h"
 #include "models/weights.h"
 #include "runtime/engine.h"
@@ -50,7 +51,9 @@ Expected<std::unique_ptr<Kernel>> compile_kernel(Engine& engine, KernelProgram&&
 
 // Writes the streamed weights of `kernel` into its input surface `input` (fp16, the layout of
 // kernel.inputs[0]). Errors name a missing or mis-sized weight.
-Status pack_streamed_weights(const KernelProgram& kernel, const WeightViews& weights, std::span<half_bits> input);
+// With a pool, the rows are packed in parallel.
+Status pack_streamed_weights(const KernelProgram& kernel, const WeightViews& weights, std::span<half_bits> input,
+                             ThreadPool* pool = nullptr);
 
 // Writes data [channels, seq] (fp32, channel-first) into surface [1, C, 1, width] at channel
 // offset `channel`, columns [0, seq).

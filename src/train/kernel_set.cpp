@@ -46,9 +46,10 @@ std::span<const half_bits> output_halves(const Kernel& k) {
   return {reinterpret_cast<const half_bits*>(s->data()), s->size() / sizeof(half_bits)};
 }
 
-Expected<std::unique_ptr<KernelSet>> KernelSet::create(Engine& engine, const ModelConfig& config, Pipeline pipeline) {
+Expected<std::unique_ptr<KernelSet>> KernelSet::create(Engine& engine, const ModelConfig& config, Pipeline pipeline,
+                                                       ThreadPool* pool) {
   ANE_RETURN_IF_ERROR(config.validate());
-  std::unique_ptr<KernelSet> set(new KernelSet(engine, config, pipeline));
+  std::unique_ptr<KernelSet> set(new KernelSet(engine, config, pipeline, pool));
   set->packed_layer_.fill(-1);
   if (pipeline == Pipeline::kDynamic) {
     ANE_RETURN_IF_ERROR(set->compile_all(nullptr));
@@ -113,7 +114,7 @@ Expected<Kernel*> KernelSet::get(LayerKernel kind, int layer) {
     layout.inputs = {layouts_[ki].input};
     layout.seq = layouts_[ki].seq;
     layout.streamed = layouts_[ki].streamed;
-    ANE_RETURN_IF_ERROR(models::pack_streamed_weights(layout, layer_views(*weights_, layer), input_halves(*k)));
+    ANE_RETURN_IF_ERROR(models::pack_streamed_weights(layout, layer_views(*weights_, layer), input_halves(*k), pool_));
     packed_layer_[ki] = layer;
   }
   return k;

@@ -49,7 +49,9 @@ models::WeightViews layer_views(const ModelWeights& w, int layer);
 
 class KernelSet {
  public:
-  static Expected<std::unique_ptr<KernelSet>> create(Engine& engine, const ModelConfig& config, Pipeline pipeline);
+  // `pool` (optional, outliving the set) packs streamed weights in parallel.
+  static Expected<std::unique_ptr<KernelSet>> create(Engine& engine, const ModelConfig& config, Pipeline pipeline,
+                                                     ThreadPool* pool = nullptr);
 
   // Static: compiles every layer's kernels from `weights` (an ErrorCode::kBudgetExceeded
   // error when the engine's budget runs out; the set is then unusable until a later call
@@ -66,13 +68,14 @@ class KernelSet {
   double compile_ms() const { return compile_ms_; }  // total spent compiling so far
 
  private:
-  KernelSet(Engine& engine, ModelConfig config, Pipeline pipeline)
-      : engine_(engine), config_(std::move(config)), pipeline_(pipeline) {}
+  KernelSet(Engine& engine, ModelConfig config, Pipeline pipeline, ThreadPool* pool)
+      : engine_(engine), config_(std::move(config)), pipeline_(pipeline), pool_(pool) {}
   Status compile_all(const ModelWeights* baked);
 
   Engine& engine_;
   ModelConfig config_;
   Pipeline pipeline_;
+  ThreadPool* pool_;
   std::array<KernelLayout, kLayerKernelCount> layouts_;
   // [kind][layer] for static (sdpa_backward2 only at [kind][0]); [kind][0] for dynamic.
   std::array<std::vector<std::unique_ptr<Kernel>>, kLayerKernelCount> kernels_;

@@ -70,7 +70,7 @@ Expected<std::unique_ptr<Trainer>> Trainer::create(Engine& engine, ModelWeights 
   ANE_ASSIGN_OR_RETURN(AdamW adam, AdamW::create(c, options.adamw));
   ANE_ASSIGN_OR_RETURN(ModelWeights grads, ModelWeights::zeros(c));
   std::unique_ptr<Trainer> t(new Trainer(engine, std::move(weights), options, std::move(adam), std::move(grads)));
-  ANE_ASSIGN_OR_RETURN(t->kernels_, KernelSet::create(engine, c, options.pipeline));
+  ANE_ASSIGN_OR_RETURN(t->kernels_, KernelSet::create(engine, c, options.pipeline, &t->pool_));
   if (options.pipeline == Pipeline::kStatic && engine.options().compile_budget > 0 &&
       t->kernels_->compiles_per_load() + 1 > engine.options().compile_budget) {
     return invalid_argument("the static pipeline compiles " + std::to_string(t->kernels_->compiles_per_load() + 1) +
