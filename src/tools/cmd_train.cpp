@@ -3,10 +3,10 @@
 // the Efficiency Report) and the static pipeline's self-restart when the compile budget is spent.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "formats/model_config.h"
 #include "infer/sampler.h"
 #include "infer/transformer.h"
-#include "formats/model_config.h"
 #include "runtime/engine.h"
 #include "tools/args.h"
 #include "tools/commands.h"
@@ -56,7 +56,7 @@ constexpr const char* kTrainHelp =
     "  --ckpt PATH          checkpoint (default ane_<config>.ckpt); PATH.best holds the best\n"
     "  --save-every N       also every N steps                --keep-last K  keep K copies PATH.<step>\n"
     "  --eval-every N       validation every N steps (and at the end)  --eval-windows N (16)\n"
-    "  --metrics FILE       JSON lines: start, step, eval and end records\n"
+    "  --metrics FILE       JSON lines: start, step, eval, sample and end records\n"
     "  --peak-gflops F      peak for the MFU estimate (default: measured sgemm at start-up)\n"
     "  --stop-at N          save and stop after step N (continue later with --resume)\n"
     "samples (generated text from the weights being trained):\n"
