@@ -28,12 +28,12 @@ step "train: configs/demo.json from scratch, $steps steps"
 # A fresh run each time: the previous checkpoints would otherwise stay beside the new ones.
 rm -f "$out"/demo.ckpt "$out"/demo.ckpt.* "$out"/metrics.jsonl
 "$ane" train --config "$root/configs/demo.json" --data "$out/train.bin" --val-data "$out/val.bin" \
-  --steps "$steps" --lr 2e-3 --warmup 50 --eval-every 200 --eval-windows 32 "${threads[@]}" \
+  --steps "$steps" --lr 2e-3 --warmup 50 --eval-every 100 --eval-windows 32 "${threads[@]}" \
   --tokenizer "$out/tokenizer.bin" --sample-every 200 --sample-tokens 48 \
   --metrics "$out/metrics.jsonl" --ckpt "$out/demo.ckpt"
 
 step "plot: loss and learning rate"
-"$ane" plot "$out/metrics.jsonl" -o "$out/loss.png" --lr
+"$ane" plot "$out/metrics.jsonl" -o "$out/loss.png" --lr --title "configs/demo.json on the fortunes corpus"
 
 step "export: llama2.c model file"
 "$ane" export --ckpt "$out/demo.ckpt" -o "$out/model.bin"
