@@ -4,7 +4,7 @@
 # generated samples along the way, then draws the loss curves, exports the model for
 # llama2.c's run.c and generates from it.
 #   scripts/demo.sh [OUTDIR]      (default demo/)
-# Environment: ANE (the ane binary, default build/src/tools/ane), STEPS (default 800),
+# Environment: ANE (the ane binary, default build/src/tools/ane), STEPS (default 1000),
 # THREADS (default: the ane default, physical cores), PROMPT (the generation prompt).
 # The data in OUTDIR is reused; training always starts afresh.
 set -euo pipefail
@@ -13,7 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-demo}
 export ANE=${ANE:-$root/build/src/tools/ane}
 ane=$ANE
-steps=${STEPS:-800}
+steps=${STEPS:-1000}
 prompt=${PROMPT:-A man}
 threads=()
 [ -n "${THREADS:-}" ] && threads=(--threads "$THREADS")
