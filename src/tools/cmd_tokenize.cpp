@@ -11,10 +11,10 @@
 #include "core/file.h"
 #include "core/timer.h"
 #include "formats/token_shard.h"
-#include "formats/tokenizer_file.h"
 #include "text/tokenizer.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/text_generation.h"
 
 namespace ane::cli {
 namespace {
@@ -38,11 +38,7 @@ constexpr int64_t kShardIdLimit = 65536;  // uint16 ids
 
 Expected<Tokenizer> load_tokenizer(const Args& args) {
   if (!args.has("tokenizer")) return invalid_argument("--tokenizer tokenizer.bin is required");
-  const std::string path = args.get("tokenizer");
-  ANE_ASSIGN_OR_RETURN(TokenizerFile file, read_tokenizer_until_eof(path));
-  auto tok = Tokenizer::create(std::move(file));
-  if (!tok) return tok.error().with_context(path);
-  return tok;
+  return cli::load_tokenizer(args.get("tokenizer"));
 }
 
 // The separator as typed, with backslash escapes for the characters a shell makes awkward.

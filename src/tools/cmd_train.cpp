@@ -3,17 +3,25 @@
 // the Efficiency Report) and the static pipeline's self-restart when the compile budget is spent.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/thread_pool.h"
 #include "formats/model_config.h"
+#include "infer/sampler.h"
+#include "infer/transformer.h"
 #include "runtime/engine.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/text_generation.h"
 #include "train/run.h"
 
 namespace ane::cli {
@@ -50,9 +58,15 @@ constexpr const char* kTrainHelp =
     "  --blzt PATH          also save the original's BLZT checkpoint (stories-shaped models)\n"
     "  --save-every N       also every N steps                --keep-last K  keep K copies PATH.<step>\n"
     "  --eval-every N       validation every N steps (and at the end)  --eval-windows N (16)\n"
-    "  --metrics FILE       JSON lines: start, step, eval and end records\n"
+    "  --metrics FILE       JSON lines: start, step, eval, sample and end records\n"
     "  --peak-gflops F      peak for the MFU estimate (default: measured sgemm at start-up)\n"
-    "  --stop-at N          save and stop after step N (continue later with --resume)\n";
+    "  --stop-at N          save and stop after step N (continue later with --resume)\n"
+    "samples (generated text from the weights being trained):\n"
+    "  --tokenizer FILE     llama2.c tokenizer.bin with the model's vocabulary; alone: one sample at the end\n"
+    "  --sample-every N     also a sample every N steps (needs --tokenizer)\n"
+    "  --sample-prompt TEXT the start of each sample (default empty: BOS alone)\n"
+    "  --sample-tokens N    tokens generated per sample (64)\n"
+    "  --sample-temperature F  (0.8; top-p 0.9 and a fixed seed, so samples are reproducible)\n";
 
 constexpr const char* kEvalHelp =
     "usage: ane eval --model MODEL --data PATH... [--val-data PATH...] [--val-fraction F]\n"
@@ -132,6 +146,19 @@ class ConsoleDisplay : public train::RunObserver {
     std::fflush(stdout);
   }
 
+  // `sample step N: "text"`, each further line of the text indented to the opening quote.
+  void on_sample(int64_t step, const std::string& text) override {
+    end_bar();
+    const std::string head = "sample step " + std::to_string(step) + ": \"";
+    std::string body;
+    for (char c : text) {
+      body += c;
+      if (c == '\n') body.append(head.size(), ' ');
+    }
+    std::printf("%s%s\"\n", head.c_str(), body.c_str());
+    std::fflush(stdout);
+  }
+
   void on_checkpoint(const std::string& path, int64_t step) override {
     end_bar();
     std::printf("saved %s (step %lld)\n", path.c_str(), static_cast<long long>(step));
@@ -177,6 +204,68 @@ Expected<Precision> parse_precision(const std::string& s) {
   return invalid_argument("--precision must be fp32 or fp16, not '" + s + "'");
 }
 
+constexpr uint64_t kSampleSeed = 1234;  // every sample draws the same random numbers
+
+// What --tokenizer and the --sample-* options ask for.
+struct SampleSpec {
+  std::string tokenizer;
+  std::string prompt;
+  int tokens = 64;
+  float temperature = 0.8f;
+  int threads = 1;
+};
+
+// The run's sample callback: the prompt and `tokens` generated tokens decoded, from a fresh
+// KV cache and sampler each time.
+std::function<Expected<std::string>(const ModelWeights&)> make_sampler(const SampleSpec& spec,
+                                                                       std::shared_ptr<const Tokenizer> tok) {
+  return [spec, tok](const ModelWeights& w) -> Expected<std::string> {
+    ANE_RETURN_IF_ERROR(check_vocab(*tok, spec.tokenizer, w.config));
+    ANE_ASSIGN_OR_RETURN(std::vector<int> prompt, encode_prompt(*tok, spec.prompt, w.config.seq_len));
+    ANE_ASSIGN_OR_RETURN(InferenceModel model, InferenceModel::create(w, spec.threads));
+    ANE_ASSIGN_OR_RETURN(Sampler sampler, Sampler::create(w.config.vocab_size, {spec.temperature, 0.9f, kSampleSeed}));
+    std::string text;
+    const int steps = static_cast<int>(prompt.size()) - 1 + spec.tokens;  // the last prompt position samples
+    auto append = [&](std::string_view piece) { text += piece; };
+    ANE_RETURN_IF_ERROR(generate_text(model, *tok, prompt, steps, sampler, append).status());
+    return text;
+  };
+}
+
+// Sets the sample options of `o` from the command line (nothing without --tokenizer).
+// `config` is the model's when training from scratch: its vocabulary is checked now rather
+// than at the first sample.
+Status add_samples(const Args& a, const std::optional<ModelConfig>& config, train::RunOptions& o) {
+  if (!a.has("tokenizer")) {
+    for (const char* name : {"sample-every", "sample-prompt", "sample-tokens", "sample-temperature"}) {
+      if (a.has(name)) return invalid_argument(std::string("--") + name + " needs --tokenizer tokenizer.bin");
+    }
+    return {};
+  }
+  SampleSpec spec;
+  spec.tokenizer = a.get("tokenizer");
+  spec.prompt = a.get("sample-prompt");
+  spec.threads = o.trainer.threads;
+  ANE_ASSIGN_OR_RETURN(long long tokens, a.get_int("sample-tokens", 64));
+  ANE_ASSIGN_OR_RETURN(double temperature, a.get_double("sample-temperature", 0.8));
+  ANE_ASSIGN_OR_RETURN(o.sample_every, a.get_int("sample-every", 0));
+  if (tokens < 1 || tokens > (1 << 20)) {
+    return invalid_argument("--sample-tokens must be in [1, 1048576], got " + std::to_string(tokens));
+  }
+  if (o.sample_every < 0) return invalid_argument("--sample-every must be >= 0, got " + std::to_string(o.sample_every));
+  if (o.sample_every == 0) o.sample_every = o.steps;  // only the sample at the end
+  spec.tokens = static_cast<int>(tokens);
+  spec.temperature = static_cast<float>(temperature);
+  ANE_ASSIGN_OR_RETURN(Tokenizer tok, load_tokenizer(spec.tokenizer));
+  ANE_RETURN_IF_ERROR(Sampler::create(tok.vocab_size(), {spec.temperature, 0.9f, kSampleSeed}).status());
+  if (config) {
+    ANE_RETURN_IF_ERROR(check_vocab(tok, spec.tokenizer, *config));
+    ANE_RETURN_IF_ERROR(encode_prompt(tok, spec.prompt, o.seq_len.value_or(config->seq_len)).status());
+  }
+  o.sample = make_sampler(spec, std::make_shared<const Tokenizer>(std::move(tok)));
+  return {};
+}
+
 // Re-runs this program as `ane train <args> --resume` (the original's exec() restart).
 int restart_with_resume(const std::vector<std::string>& args) {
   std::vector<std::string> argv{"ane", "train"};
@@ -200,7 +289,8 @@ int cmd_train(const std::vector<std::string>& args) {
                             {"config", "model", "data", "val-data", "val-fraction", "seq-len", "steps", "accum", "lr",
                              "min-lr", "warmup", "clip", "weight-decay", "beta1", "beta2", "loss-scale",
                              "residual-scale", "seed", "pipeline", "precision", "threads", "compile-budget", "ckpt",
-                             "save-every", "keep-last", "eval-every", "eval-windows", "metrics", "peak-gflops", "stop-at", "blzt"},
+                             "save-every", "keep-last", "eval-every", "eval-windows", "metrics", "peak-gflops", "stop-at",
+                             "blzt", "tokenizer", "sample-every", "sample-prompt", "sample-tokens", "sample-temperature"},
                             {"resume", "scratch", "help"});
   if (!parsed.ok()) return report(parsed.error());
   const Args& a = *parsed;
@@ -269,6 +359,7 @@ int cmd_train(const std::vector<std::string>& args) {
     o.blzt = a.get("blzt");
     ANE_ASSIGN_OR_RETURN(o.peak_gflops, a.get_double("peak-gflops", 0));
     ANE_ASSIGN_OR_RETURN(o.stop_at, a.get_int("stop-at", 0));
+    ANE_RETURN_IF_ERROR(add_samples(a, source.config, o));
 
     ANE_ASSIGN_OR_RETURN(auto engine, Engine::create(EngineOptions{.precision = precision,
                                                                    .threads = t.threads,

@@ -162,10 +162,10 @@ TEST_F(Cli, MilCheckPointsAtTheBrokenLine) {
 }
 
 // A small GQA model with an unshared classifier, weights ~ N(0, 0.3^2).
-ModelWeights random_weights(ModelConfig c, uint64_t seed) {
+ModelWeights random_weights(ModelConfig c, uint64_t seed, int vocab_size = 32) {
   c.name = "cli-test";
   c.dim = 16, c.hidden_dim = 24, c.n_layers = 2, c.n_heads = 4, c.n_kv_heads = 2, c.head_dim = 4;
-  c.vocab_size = 32, c.seq_len = 10;
+  c.vocab_size = vocab_size, c.seq_len = 10;
   ModelWeights w = *ModelWeights::zeros(c);
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> d(0.f, 0.3f);
@@ -262,6 +262,27 @@ TEST_F(Cli, ExportRejectsWhatLlama2CannotHold) {
   EXPECT_EQ(run_ane("export -o " + path("x.bin")).exit_code, 1);
 }
 
+// A tokenizer.bin with the byte pieces and `n` tokens in all.
+TokenizerFile tokenizer_of_size(size_t n) {
+  TokenizerFile f = test::vocabulary_head();
+  while (f.entries.size() < n) f.entries.push_back({-1, std::to_string(f.entries.size()) + "p"});
+  f.max_token_length = f.longest_piece();
+  return f;
+}
+
+// The byte pieces, the characters of " hello world" (259..266) and merges that spell it
+// (267..276), 300 tokens in all.
+TokenizerFile hello_tokenizer() {
+  TokenizerFile f = tokenizer_of_size(259);
+  for (const char* c : {" ", "h", "e", "l", "o", "w", "r", "d"}) f.entries.push_back({0, c});
+  const char* merges[] = {"he", "ll", "hell", "hello", " hello", "or", "ld", " w", " wor", " world"};
+  float score = 0;
+  for (const char* piece : merges) f.entries.push_back({score += 1, piece});
+  while (f.entries.size() < 300) f.entries.push_back({-1, std::to_string(f.entries.size()) + "x"});
+  f.max_token_length = f.longest_piece();
+  return f;
+}
+
 TEST_F(Cli, GenerateMatchesTheLibraryFromModelsAndCheckpoints) {
   const ModelWeights w = random_weights(unshared(), 3);
   Checkpoint ck;
@@ -286,11 +307,70 @@ TEST_F(Cli, GenerateMatchesTheLibraryFromModelsAndCheckpoints) {
   }
 }
 
+TEST_F(Cli, GenerateDecodesTheLibrarysTokensWithATokenizer) {
+  const ModelWeights w = random_weights(ModelConfig{}, 5, 300);
+  ASSERT_TRUE(write_llama2_model(path("m.bin"), *weights_to_llama2(w), Llama2Format::kV0).ok());
+  ASSERT_TRUE(write_tokenizer(path("tok.bin"), hello_tokenizer()).ok());
+  auto tok = Tokenizer::create(hello_tokenizer());
+  ASSERT_TRUE(tok.ok()) << tok.error().to_string();
+  const std::vector<int32_t> ids = tok->encode("hello world", true, false);
+  ASSERT_EQ(ids, (std::vector<int32_t>{1, 271, 276})) << "BOS, \" hello\", \" world\"";
+
+  // the library's tokens, each decoded after the one before it as run.c prints them
+  auto model = InferenceModel::create(w);
+  auto sampler = Sampler::create(w.config.vocab_size, {1.0f, 0.9f, 77});
+  ASSERT_TRUE(model.ok() && sampler.ok());
+  std::string want;
+  int sampled = 0;
+  auto stats = generate(*model, std::vector<int>(ids.begin(), ids.end()), 0, *sampler, [&](int prev, int next) {
+    auto piece = tok->decode(prev, next);
+    ASSERT_TRUE(piece.ok()) << piece.error().to_string();
+    want += *piece;
+    ++sampled;
+  });
+  ASSERT_TRUE(stats.ok());
+  ASSERT_EQ(want.rfind("hello world", 0), 0u) << want;
+  EXPECT_GT(sampled, 2) << "the model stopped at BOS at once; pick another seed";
+
+  RunResult r = run_ane("generate --model " + path("m.bin") + " --tokenizer " + path("tok.bin") +
+                        " --prompt 'hello world' --temperature 1 --seed 77 --steps 0 --threads 1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.rfind(want + "\n", 0), 0u) << r.output << " vs " << want;
+  EXPECT_NE(r.output.find("achieved tok/s"), std::string::npos) << r.output;
+  // ids with a tokenizer give text too
+  RunResult by_ids = run_ane("generate --model " + path("m.bin") + " --tokenizer " + path("tok.bin") +
+                             " --prompt-ids 1,271,276 --temperature 1 --seed 77 --steps 0 --threads 1");
+  ASSERT_EQ(by_ids.exit_code, 0) << by_ids.output;
+  EXPECT_EQ(by_ids.output.rfind(want + "\n", 0), 0u) << by_ids.output;
+}
+
 TEST_F(Cli, GenerateReportsBadInput) {
   ASSERT_TRUE(write_llama2_model(path("m.bin"), *weights_to_llama2(random_weights(unshared(), 4)), Llama2Format::kV1).ok());
   RunResult text = run_ane("generate --model " + path("m.bin") + " --prompt hello");
   EXPECT_EQ(text.exit_code, 1);
-  EXPECT_NE(text.output.find("--prompt-ids"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("--prompt needs --tokenizer"), std::string::npos) << text.output;
+  ASSERT_TRUE(write_tokenizer(path("tok.bin"), hello_tokenizer()).ok());
+  RunResult vocab = run_ane("generate --model " + path("m.bin") + " --tokenizer " + path("tok.bin") + " --prompt hello");
+  EXPECT_EQ(vocab.exit_code, 1);
+  EXPECT_NE(vocab.output.find("has 300 tokens but the model's vocabulary has 32"), std::string::npos) << vocab.output;
+  ASSERT_TRUE(write_llama2_model(path("m300.bin"), *weights_to_llama2(random_weights(unshared(), 4, 300)),
+                                 Llama2Format::kV0).ok());
+  // BOS and 10 tokens do not fit in the 10 positions; BOS and 9 do
+  RunResult long_text = run_ane("generate --model " + path("m300.bin") + " --tokenizer " + path("tok.bin") +
+                                " --prompt 'hello hello hello hello hello hello hello hello hello hello' --seed 1");
+  EXPECT_EQ(long_text.exit_code, 1);
+  EXPECT_NE(long_text.output.find("the prompt is 11 tokens (with BOS), longer than the 10-token context"),
+            std::string::npos) << long_text.output;
+  EXPECT_EQ(run_ane("generate --model " + path("m300.bin") + " --tokenizer " + path("tok.bin") +
+                    " --prompt 'hello hello hello hello hello hello hello hello hello' --seed 1").exit_code, 0);
+  RunResult long_ids = run_ane("generate --model " + path("m.bin") + " --prompt-ids 1,2,3,4,5,6,7,8,9,10,11");
+  EXPECT_EQ(long_ids.exit_code, 1);
+  EXPECT_NE(long_ids.output.find("the prompt is 11 tokens, longer than the 10-token context"), std::string::npos)
+      << long_ids.output;
+  RunResult both = run_ane("generate --model " + path("m300.bin") + " --tokenizer " + path("tok.bin") +
+                           " --prompt hello --prompt-ids 1");
+  EXPECT_EQ(both.exit_code, 1);
+  EXPECT_NE(both.output.find("not both"), std::string::npos) << both.output;
   RunResult ids = run_ane("generate --model " + path("m.bin") + " --prompt-ids 1,x");
   EXPECT_EQ(ids.exit_code, 1);
   EXPECT_NE(ids.output.find("'x' is not a token id"), std::string::npos) << ids.output;
@@ -300,14 +380,6 @@ TEST_F(Cli, GenerateReportsBadInput) {
   RunResult missing = run_ane("generate --model " + path("none.bin"));
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.output.find("none.bin"), std::string::npos) << missing.output;
-}
-
-// A tokenizer.bin with the byte pieces and `n` tokens in all.
-TokenizerFile tokenizer_of_size(size_t n) {
-  TokenizerFile f = test::vocabulary_head();
-  while (f.entries.size() < n) f.entries.push_back({-1, std::to_string(f.entries.size()) + "p"});
-  f.max_token_length = f.longest_piece();
-  return f;
 }
 
 TEST_F(Cli, TokenizerTrainTokenizeDetokenize) {

@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iterator>
 #include <map>
+#include <random>
+#include <string>
 #include <sstream>
 #include <vector>
 
@@ -136,6 +139,86 @@ TEST_F(TrainCli, KeepsTheLastCheckpointsAndTheBest) {
   EXPECT_TRUE(std::filesystem::exists(path("k.ckpt.best")));
   for (int s : {4, 5, 6}) EXPECT_TRUE(std::filesystem::exists(path("k.ckpt." + std::to_string(s)))) << s;
   for (int s : {1, 2, 3}) EXPECT_FALSE(std::filesystem::exists(path("k.ckpt." + std::to_string(s)))) << s;
+}
+
+// The "text" of each "sample" record, by step.
+std::map<int64_t, std::string> samples(const std::string& metrics) {
+  std::map<int64_t, std::string> out;
+  std::ifstream in(metrics);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["type"] == "sample") out[j["step"].get<int64_t>()] = j["text"].get<std::string>();
+  }
+  return out;
+}
+
+// How the console shows a sample: quoted, later lines indented to the opening quote.
+std::string shown(int64_t step, const std::string& text) {
+  const std::string head = "sample step " + std::to_string(step) + ": \"";
+  std::string out = head;
+  for (char c : text) {
+    out += c;
+    if (c == '\n') out += std::string(head.size(), ' ');
+  }
+  return out + "\"\n";
+}
+
+TEST_F(TrainCli, SamplesTextWithATokenizerDuringTraining) {
+  // a 300-token BPE vocabulary trained on sentences of a few words, and a tiny model of that
+  // vocabulary
+  const char* words[] = {"the", "cat", "sat", "on", "a", "mat", "dog", "ran", "to", "big", "red", "house", "and"};
+  std::mt19937 rng(3);
+  std::string corpus;
+  while (corpus.size() < 60000) {
+    corpus += "The";
+    for (int n = 3 + static_cast<int>(rng() % 6); n > 0; --n) corpus.append(" ").append(words[rng() % std::size(words)]);
+    corpus += ".\n";
+  }
+  {
+    std::ofstream out(path("corpus.txt"), std::ios::binary);
+    out << corpus;
+  }
+  RunResult tok = run_ane("tokenizer train --vocab 300 " + path("corpus.txt") + " -o " + path("tok.bin"));
+  ASSERT_EQ(tok.exit_code, 0) << tok.output;
+  RunResult shard = run_ane("tokenize --tokenizer " + path("tok.bin") + " " + path("corpus.txt") + " -o " + path("t.bin"));
+  ASSERT_EQ(shard.exit_code, 0) << shard.output;
+  {
+    std::ofstream out(path("tiny300.json"));
+    out << R"({"name": "tiny300", "dim": 64, "hidden_dim": 176, "n_layers": 2, "n_heads": 4, "n_kv_heads": 2,
+              "head_dim": 16, "vocab_size": 300, "seq_len": 32})";
+  }
+  const std::string run = "train --config " + path("tiny300.json") + " --data " + path("t.bin") +
+                          " --threads 2 --peak-gflops 100 --steps 6 --lr 3e-3 --tokenizer " + path("tok.bin");
+  RunResult r = run_ane(run + " --sample-every 3 --sample-prompt 'The cat' --sample-tokens 12 --ckpt " +
+                        path("s.ckpt") + " --metrics " + path("s.jsonl"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto texts = samples(path("s.jsonl"));
+  ASSERT_EQ(texts.size(), 2u) << r.output;  // step 3 and the end
+  for (const auto& [step, text] : texts) {
+    EXPECT_TRUE(step == 3 || step == 6) << step;
+    EXPECT_EQ(text.rfind("The cat", 0), 0u) << text;
+    EXPECT_GT(text.size(), std::string("The cat").size()) << text;
+    EXPECT_NE(r.output.find("sample step " + std::to_string(step) + ": \"The cat"), std::string::npos) << r.output;
+    // the metrics hold valid UTF-8 (U+FFFD for bad bytes) where the console has the raw bytes
+    if (text.find("\xEF\xBF\xBD") == std::string::npos) {
+      EXPECT_NE(r.output.find(shown(step, text)), std::string::npos) << r.output << "\nwant " << shown(step, text);
+    }
+  }
+  // a fixed seed: the same weights give the same sample; --tokenizer alone samples at the end
+  RunResult again = run_ane(run + " --sample-prompt 'The cat' --sample-tokens 12 --ckpt " + path("a.ckpt") +
+                            " --metrics " + path("a.jsonl"));
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  const auto end_only = samples(path("a.jsonl"));
+  ASSERT_EQ(end_only.size(), 1u) << again.output;
+  EXPECT_EQ(end_only.at(6), texts.at(6));
+
+  RunResult no_tok = train("n", "--steps 2 --sample-every 1");
+  EXPECT_EQ(no_tok.exit_code, 1);
+  EXPECT_NE(no_tok.output.find("--sample-every needs --tokenizer"), std::string::npos) << no_tok.output;
+  RunResult vocab = train("v", "--steps 2 --sample-every 1 --tokenizer " + path("tok.bin"));
+  EXPECT_EQ(vocab.exit_code, 1);
+  EXPECT_NE(vocab.output.find("has 300 tokens but the model's vocabulary has 256"), std::string::npos) << vocab.output;
 }
 
 TEST_F(TrainCli, BadInputFailsClearly) {
