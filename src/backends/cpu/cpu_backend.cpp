@@ -125,6 +125,13 @@ class CpuExecutable final : public Executable {
     return {};
   }
 
+  // fn over [0, n) in chunks on the runtime's threads (surfaces can be tens of MB).
+  template <typename Fn>
+  void parallel_chunks(size_t n, Fn&& fn) {
+    constexpr size_t kGrain = size_t{1} << 16;
+    runtime.pool.parallel_for(n, kGrain, fn);
+  }
+
   Status read_inputs(const IoBuffers& io) {
     if (io.inputs.size() != inputs.size() || io.outputs.size() != outputs.size()) {
       return invalid_argument("cpu executable: expected " + std::to_string(inputs.size()) + " inputs and " +
@@ -137,7 +144,9 @@ class CpuExecutable final : public Executable {
         return invalid_argument("cpu executable: input " + std::to_string(i) + " has the wrong byte size");
       }
       if (b.dtype == mil::DType::kFp16) {
-        halves_to_floats(b.data, reinterpret_cast<const half_bits*>(bytes.data()), static_cast<size_t>(b.n));
+        const auto* src = reinterpret_cast<const half_bits*>(bytes.data());
+        float* dst = b.data;
+        parallel_chunks(static_cast<size_t>(b.n), [&](size_t lo, size_t hi) { halves_to_floats(dst + lo, src + lo, hi - lo); });
       } else if (b.dtype == mil::DType::kFp32) {
         std::memcpy(b.data, bytes.data(), bytes.size());
       } else {
@@ -156,7 +165,9 @@ class CpuExecutable final : public Executable {
         return invalid_argument("cpu executable: output " + std::to_string(j) + " has the wrong byte size");
       }
       if (b.dtype == mil::DType::kFp16) {
-        floats_to_halves(reinterpret_cast<half_bits*>(bytes.data()), b.data, static_cast<size_t>(b.n));
+        auto* dst = reinterpret_cast<half_bits*>(bytes.data());
+        const float* src = b.data;
+        parallel_chunks(static_cast<size_t>(b.n), [&](size_t lo, size_t hi) { floats_to_halves(dst + lo, src + lo, hi - lo); });
       } else if (b.dtype == mil::DType::kFp32) {
         std::memcpy(bytes.data(), b.data, bytes.size());
       } else {
