@@ -4,6 +4,8 @@
 #include <string>
 #include <utility>
 
+#include "models/half_packing.h"
+
 namespace ane::models {
 namespace {
 
@@ -68,11 +70,10 @@ void KernelBuilder::place_baked(const std::vector<WeightUse>& uses, const Weight
     const WeightShape ws = weight_shape(config_, use.id);
     const std::span<const float> src = w.get(use.id);
     std::vector<half_bits> halves(src.size());
-    for (int64_t r = 0; r < ws.rows; ++r) {
-      for (int64_t c = 0; c < ws.cols; ++c) {
-        const size_t dst = use.transposed ? static_cast<size_t>(c * ws.rows + r) : static_cast<size_t>(r * ws.cols + c);
-        halves[dst] = float_to_half(src[static_cast<size_t>(r * ws.cols + c)]);
-      }
+    if (use.transposed) {  // the blob holds W^T [cols, rows]
+      pack_halves(halves.data(), ws.rows, src, ws.cols, ws.rows, /*transpose=*/true);
+    } else {
+      pack_halves(halves.data(), ws.cols, src, ws.rows, ws.cols, /*transpose=*/false);
     }
     placed_.push_back({use, {}, blob_.add_fp16(halves)});
   }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "mil/printer.h"
+#include "models/half_packing.h"
 
 namespace ane::models {
 namespace {
@@ -116,41 +117,9 @@ Status pack_streamed_weights(const KernelProgram& kernel, const WeightViews& wei
                               std::to_string(s.rows * s.cols));
     }
     // The block M[r][c]; W is [out, in] row-major. M = W when transposed == stored_transposed,
-    // else M[r][c] = w[c * rows + r], transposed through a small tile so that both the reads
-    // and the (vectorised) conversions run along contiguous rows.
+    // else M = W seen as [cols, rows] and transposed.
     const bool flip = s.transposed != s.stored_transposed;
-    const int64_t width = type.shape[3];
-    constexpr int64_t kTile = 64;
-    auto pack_rows = [&](size_t tile_begin, size_t tile_end) {
-      float tile[kTile * kTile];
-      for (int64_t r0 = static_cast<int64_t>(tile_begin) * kTile;
-           r0 < std::min(s.rows, static_cast<int64_t>(tile_end) * kTile); r0 += kTile) {
-        const int64_t r1 = std::min(s.rows, r0 + kTile);
-        half_bits* base = &input[static_cast<size_t>(kernel.seq + s.column)];
-        if (!flip) {
-          for (int64_t r = r0; r < r1; ++r) {
-            floats_to_halves(base + r * width, &w[static_cast<size_t>(r * s.cols)], static_cast<size_t>(s.cols));
-          }
-          continue;
-        }
-        for (int64_t c0 = 0; c0 < s.cols; c0 += kTile) {
-          const int64_t c1 = std::min(s.cols, c0 + kTile);
-          for (int64_t c = c0; c < c1; ++c) {
-            const float* src = &w[static_cast<size_t>(c * s.rows)];
-            for (int64_t r = r0; r < r1; ++r) tile[(r - r0) * kTile + (c - c0)] = src[r];
-          }
-          for (int64_t r = r0; r < r1; ++r) {
-            floats_to_halves(base + r * width + c0, &tile[(r - r0) * kTile], static_cast<size_t>(c1 - c0));
-          }
-        }
-      }
-    };
-    const auto tiles = static_cast<size_t>((s.rows + kTile - 1) / kTile);
-    if (pool != nullptr) {
-      pool->parallel_for(tiles, 1, pack_rows);
-    } else {
-      pack_rows(0, tiles);
-    }
+    pack_halves(&input[static_cast<size_t>(kernel.seq + s.column)], type.shape[3], w, s.rows, s.cols, flip, pool);
   }
   return {};
 }
