@@ -33,6 +33,20 @@ Status check_block(const mil::TensorType& type, size_t surface_elems, int64_t ch
   return {};
 }
 
+// fn(c) for every channel c < channels (of `seq` values each), in parallel over `pool` when
+// the block is large enough to pay for it.
+template <typename Fn>
+void for_channels(int64_t channels, int64_t seq, ThreadPool* pool, Fn&& fn) {
+  constexpr int64_t kParallelValues = int64_t{1} << 16;
+  if (pool == nullptr || channels * seq < kParallelValues) {
+    for (int64_t c = 0; c < channels; ++c) fn(c);
+    return;
+  }
+  pool->parallel_for(static_cast<size_t>(channels), 1, [&](size_t b, size_t e) {
+    for (size_t c = b; c < e; ++c) fn(static_cast<int64_t>(c));
+  });
+}
+
 }  // namespace
 
 WeightMap KernelProgram::weight_map() const {
@@ -55,7 +69,7 @@ Expected<std::unique_ptr<Kernel>> compile_kernel(Engine& engine, KernelProgram&&
 }
 
 Status write_channels(std::span<half_bits> surface, const mil::TensorType& type, int64_t channel,
-                      std::span<const float> data, int64_t seq) {
+                      std::span<const float> data, int64_t seq, ThreadPool* pool) {
   if (seq <= 0 || data.size() % static_cast<size_t>(seq) != 0) {
     return invalid_argument("data of " + std::to_string(data.size()) + " floats is not [channels, " +
                             std::to_string(seq) + "]");
@@ -63,15 +77,15 @@ Status write_channels(std::span<half_bits> surface, const mil::TensorType& type,
   const auto channels = static_cast<int64_t>(data.size()) / seq;
   ANE_RETURN_IF_ERROR(check_block(type, surface.size(), channel, channels, seq, 0));
   const int64_t width = type.shape[3];
-  for (int64_t c = 0; c < channels; ++c) {
+  for_channels(channels, seq, pool, [&](int64_t c) {
     floats_to_halves(&surface[static_cast<size_t>((channel + c) * width)], &data[static_cast<size_t>(c * seq)],
                      static_cast<size_t>(seq));
-  }
+  });
   return {};
 }
 
 Status read_channels(std::span<const half_bits> surface, const mil::TensorType& type, int64_t channel,
-                     std::span<float> out, int64_t seq) {
+                     std::span<float> out, int64_t seq, ThreadPool* pool) {
   if (seq <= 0 || out.size() % static_cast<size_t>(seq) != 0) {
     return invalid_argument("buffer of " + std::to_string(out.size()) + " floats is not [channels, " +
                             std::to_string(seq) + "]");
@@ -79,10 +93,10 @@ Status read_channels(std::span<const half_bits> surface, const mil::TensorType& 
   const auto channels = static_cast<int64_t>(out.size()) / seq;
   ANE_RETURN_IF_ERROR(check_block(type, surface.size(), channel, channels, seq, 0));
   const int64_t width = type.shape[3];
-  for (int64_t c = 0; c < channels; ++c) {
+  for_channels(channels, seq, pool, [&](int64_t c) {
     halves_to_floats(&out[static_cast<size_t>(c * seq)], &surface[static_cast<size_t>((channel + c) * width)],
                      static_cast<size_t>(seq));
-  }
+  });
   return {};
 }
 

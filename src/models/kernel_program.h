@@ -56,13 +56,13 @@ Status pack_streamed_weights(const KernelProgram& kernel, const WeightViews& wei
                              ThreadPool* pool = nullptr);
 
 // Writes data [channels, seq] (fp32, channel-first) into surface [1, C, 1, width] at channel
-// offset `channel`, columns [0, seq).
+// offset `channel`, columns [0, seq). With a pool, large blocks convert in parallel (also below).
 Status write_channels(std::span<half_bits> surface, const mil::TensorType& type, int64_t channel,
-                      std::span<const float> data, int64_t seq);
+                      std::span<const float> data, int64_t seq, ThreadPool* pool = nullptr);
 // Reads channels [channel, channel + out.size() / seq) of surface [1, C, 1, width], columns
 // [0, seq), into out [channels, seq].
 Status read_channels(std::span<const half_bits> surface, const mil::TensorType& type, int64_t channel,
-                     std::span<float> out, int64_t seq);
+                     std::span<float> out, int64_t seq, ThreadPool* pool = nullptr);
 
 // Copies channels [src_channel, src_channel + channels) x columns [0, seq) of one fp16
 // surface into another at dst_channel, without converting (the original's io_copy).

@@ -152,21 +152,21 @@ Status Trainer::forward(std::span<const uint16_t> tokens, bool keep_taps) {
     // attention branch: x2 = x + a * o
     ANE_ASSIGN_OR_RETURN(Kernel * att, kernels_->get(LayerKernel::kAttentionForward, l));
     const KernelLayout& al = kernels_->layout(LayerKernel::kAttentionForward);
-    ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*att), al.input, 0, b.x[lz], S));
+    ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*att), al.input, 0, b.x[lz], S, &pool_));
     ANE_RETURN_IF_ERROR(run_kernel(LayerKernel::kAttentionForward, l).status());
     std::span<const half_bits> att_out = output_halves(*att);
     if (keep_taps) std::copy(att_out.begin(), att_out.end(), b.att[lz].begin());
-    ANE_RETURN_IF_ERROR(models::read_channels(att_out, al.output, 0, b.branch, S));
+    ANE_RETURN_IF_ERROR(models::read_channels(att_out, al.output, 0, b.branch, S, &pool_));
     b.x2[lz] = b.x[lz];
     add_scaled(b.x2[lz], b.branch, alpha);
     // FFN branch: x_next = x2 + a * f
     ANE_ASSIGN_OR_RETURN(Kernel * ffn, kernels_->get(LayerKernel::kFfnForward, l));
     const KernelLayout& fl = kernels_->layout(LayerKernel::kFfnForward);
-    ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*ffn), fl.input, 0, b.x2[lz], S));
+    ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*ffn), fl.input, 0, b.x2[lz], S, &pool_));
     ANE_RETURN_IF_ERROR(run_kernel(LayerKernel::kFfnForward, l).status());
     std::span<const half_bits> ffn_out = output_halves(*ffn);
     if (keep_taps) std::copy(ffn_out.begin(), ffn_out.end(), b.ffn[lz].begin());
-    ANE_RETURN_IF_ERROR(models::read_channels(ffn_out, fl.output, 0, b.branch, S));
+    ANE_RETURN_IF_ERROR(models::read_channels(ffn_out, fl.output, 0, b.branch, S, &pool_));
     b.x[lz + 1] = b.x2[lz];
     add_scaled(b.x[lz + 1], b.branch, alpha);
   }
@@ -218,16 +218,16 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
   {
     ANE_ASSIGN_OR_RETURN(Kernel * k, kernels_->get(LayerKernel::kFfnBackward, layer));
     const KernelLayout& kl = kernels_->layout(LayerKernel::kFfnBackward);
-    ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*k), kl.input, 0, dffn, S));
+    ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*k), kl.input, 0, dffn, S, &pool_));
     ANE_RETURN_IF_ERROR(models::copy_channels(input_halves(*k), kl.input, D, ffn, fl.output, f_h1, 2 * H, S));
     ANE_RETURN_IF_ERROR(run_kernel(LayerKernel::kFfnBackward, layer).status());
     const ScopedTime t(times_.cpu);
     const std::span<const half_bits> out = output_halves(*k);
-    ANE_RETURN_IF_ERROR(models::read_channels(out, kl.output, 0, b.dxn, S));
-    ANE_RETURN_IF_ERROR(models::read_channels(out, kl.output, D, b.dh1, S));
-    ANE_RETURN_IF_ERROR(models::read_channels(out, kl.output, D + H, b.dh3, S));
-    ANE_RETURN_IF_ERROR(models::read_channels(ffn, fl.output, f_gated, b.gated, S));
-    ANE_RETURN_IF_ERROR(models::read_channels(ffn, fl.output, f_xn2, b.xn, S));
+    ANE_RETURN_IF_ERROR(models::read_channels(out, kl.output, 0, b.dxn, S, &pool_));
+    ANE_RETURN_IF_ERROR(models::read_channels(out, kl.output, D, b.dh1, S, &pool_));
+    ANE_RETURN_IF_ERROR(models::read_channels(out, kl.output, D + H, b.dh3, S, &pool_));
+    ANE_RETURN_IF_ERROR(models::read_channels(ffn, fl.output, f_gated, b.gated, S, &pool_));
+    ANE_RETURN_IF_ERROR(models::read_channels(ffn, fl.output, f_xn2, b.xn, S, &pool_));
     weight_grad(g.w2, dffn, b.gated, D, H, S, pool_);
     weight_grad(g.w1, b.dh1, b.xn, H, D, S, pool_);
     weight_grad(g.w3, b.dh3, b.xn, H, D, S, pool_);
@@ -241,11 +241,11 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
   ANE_ASSIGN_OR_RETURN(Kernel * s1, kernels_->get(LayerKernel::kSdpaBackward1, layer));
   const KernelLayout& s1l = kernels_->layout(LayerKernel::kSdpaBackward1);
   ANE_RETURN_IF_ERROR(models::copy_channels(input_halves(*s1), s1l.input, 0, att, al.output, a_q, Q + 2 * KV, S));
-  ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*s1), s1l.input, Q + 2 * KV, d_o, S));
+  ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*s1), s1l.input, Q + 2 * KV, d_o, S, &pool_));
   ANE_RETURN_IF_ERROR(run_kernel(LayerKernel::kSdpaBackward1, layer).status());
   {
     const ScopedTime t(times_.cpu);
-    ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, a_attn, b.attn, S));
+    ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, a_attn, b.attn, S, &pool_));
     weight_grad(g.wo, d_o, b.attn, D, Q, S, pool_);
   }
   ANE_ASSIGN_OR_RETURN(Kernel * s2, kernels_->get(LayerKernel::kSdpaBackward2, layer));
@@ -257,12 +257,12 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
   {
     const ScopedTime t(times_.cpu);
     const std::span<const half_bits> s2_out = output_halves(*s2);
-    ANE_RETURN_IF_ERROR(models::read_channels(s2_out, s2l.output, 0, b.dq, S));
-    ANE_RETURN_IF_ERROR(models::read_channels(s2_out, s2l.output, Q, b.dk, S));
-    ANE_RETURN_IF_ERROR(models::read_channels(s1_out, s1l.output, 0, b.dv, S));
+    ANE_RETURN_IF_ERROR(models::read_channels(s2_out, s2l.output, 0, b.dq, S, &pool_));
+    ANE_RETURN_IF_ERROR(models::read_channels(s2_out, s2l.output, Q, b.dk, S, &pool_));
+    ANE_RETURN_IF_ERROR(models::read_channels(s1_out, s1l.output, 0, b.dv, S, &pool_));
     if (c.qk_norm) {  // back through the per-head norms, to the raw projections
-      ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, a_qraw, b.q_raw, S));
-      ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, a_kraw, b.k_raw, S));
+      ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, a_qraw, b.q_raw, S, &pool_));
+      ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, a_kraw, b.k_raw, S, &pool_));
       const size_t block = z(c.head_dim) * z(S);
       auto heads = [&](std::vector<float>& d, const std::vector<float>& raw, const std::vector<float>& nw,
                        std::vector<float>& dnw, int n_heads) {
@@ -276,19 +276,19 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
       heads(b.dq, b.q_raw, w.q_norm, g.q_norm, c.n_heads);
       heads(b.dk, b.k_raw, w.k_norm, g.k_norm, c.n_kv_heads);
     }
-    ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, a_xn, b.xn, S));
+    ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, a_xn, b.xn, S, &pool_));
     weight_grad(g.wq, b.dq, b.xn, Q, D, S, pool_);
     weight_grad(g.wk, b.dk, b.xn, KV, D, S, pool_);
     weight_grad(g.wv, b.dv, b.xn, KV, D, S, pool_);
   }
   ANE_ASSIGN_OR_RETURN(Kernel * qb, kernels_->get(LayerKernel::kQkvBackward, layer));
   const KernelLayout& ql = kernels_->layout(LayerKernel::kQkvBackward);
-  ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*qb), ql.input, 0, b.dq, S));
-  ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*qb), ql.input, Q, b.dk, S));
+  ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*qb), ql.input, 0, b.dq, S, &pool_));
+  ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*qb), ql.input, Q, b.dk, S, &pool_));
   ANE_RETURN_IF_ERROR(models::copy_channels(input_halves(*qb), ql.input, Q + KV, s1_out, s1l.output, 0, KV, S));
   ANE_RETURN_IF_ERROR(run_kernel(LayerKernel::kQkvBackward, layer).status());
   const ScopedTime t(times_.cpu);
-  ANE_RETURN_IF_ERROR(models::read_channels(output_halves(*qb), ql.output, 0, b.dxn, S));
+  ANE_RETURN_IF_ERROR(models::read_channels(output_halves(*qb), ql.output, 0, b.dxn, S, &pool_));
   rmsnorm_backward(dy, g.rms_att, b.dxn, b.x[lz], w.rms_att, c.dim, c.seq_len, eps);
   for (size_t i = 0; i < dy.size(); ++i) dy[i] += b.dx2[i];
   return {};
