@@ -132,6 +132,21 @@ TEST_F(TrainCli, StaticPipelineRestartsItselfAndMatchesTheDynamicPipeline) {
   EXPECT_EQ(*ck->step(), 5);
 }
 
+TEST_F(TrainCli, ExportedModelsEvaluateAlikeAndFineTune) {
+  ASSERT_EQ(train("base", "--steps 20 --lr 3e-3").exit_code, 0);
+  RunResult exported = run_ane("export --ckpt " + path("base.ckpt") + " -o " + path("base.bin"));
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  const std::string data = " --data " + path("text.bin") + " --windows 4";
+  RunResult from_ckpt = run_ane("eval --model " + path("base.ckpt") + data);
+  RunResult from_bin = run_ane("eval --model " + path("base.bin") + data);
+  ASSERT_EQ(from_ckpt.exit_code, 0) << from_ckpt.output;
+  EXPECT_EQ(from_ckpt.output, from_bin.output) << "the llama2.c export must hold the same weights";
+  RunResult tuned = run_ane("train --model " + path("base.bin") + " --data " + path("text.bin") +
+                            " --steps 2 --eval-windows 4 --peak-gflops 100 --ckpt " + path("tuned.ckpt"));
+  ASSERT_EQ(tuned.exit_code, 0) << tuned.output;
+  EXPECT_NE(tuned.output.find("base.bin: dim 64"), std::string::npos) << tuned.output;
+}
+
 TEST_F(TrainCli, KeepsTheLastCheckpointsAndTheBest) {
   RunResult r = train("k", "--steps 6 --save-every 1 --keep-last 3 --eval-every 2 --eval-windows 2");
   ASSERT_EQ(r.exit_code, 0) << r.output;
