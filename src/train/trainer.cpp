@@ -141,36 +141,31 @@ Expected<Kernel*> Trainer::run_kernel(LayerKernel kind, int layer) {
   return k;
 }
 
+Status Trainer::residual_branch(LayerKernel kind, int layer, const std::vector<float>& x, std::vector<half_bits>* taps,
+                                std::vector<float>& out) {
+  ANE_ASSIGN_OR_RETURN(Kernel * k, kernels_->get(kind, layer));
+  const KernelLayout& kl = kernels_->layout(kind);
+  ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*k), kl.input, 0, x, weights_.config.seq_len, &pool_));
+  ANE_RETURN_IF_ERROR(run_kernel(kind, layer).status());
+  const std::span<const half_bits> y = output_halves(*k);
+  if (taps != nullptr) std::copy(y.begin(), y.end(), taps->begin());
+  std::vector<float>& branch = buf_->branch;
+  ANE_RETURN_IF_ERROR(models::read_channels(y, kl.output, 0, branch, weights_.config.seq_len, &pool_));
+  out = x;
+  add_scaled(out, branch, static_cast<float>(options_.residual_scale));
+  return {};
+}
+
 Status Trainer::forward(std::span<const uint16_t> tokens, bool keep_taps) {
   const ModelConfig& c = weights_.config;
-  const int64_t D = c.dim, S = c.seq_len;
   Buffers& b = *buf_;
-  const float alpha = static_cast<float>(options_.residual_scale);
   ANE_RETURN_IF_ERROR(embed_lookup(b.x[0], weights_.embedding, tokens, c.vocab_size, c.dim, c.seq_len));
   for (int l = 0; l < c.n_layers; ++l) {
     const size_t lz = z(l);
-    // attention branch: x2 = x + a * o
-    ANE_ASSIGN_OR_RETURN(Kernel * att, kernels_->get(LayerKernel::kAttentionForward, l));
-    const KernelLayout& al = kernels_->layout(LayerKernel::kAttentionForward);
-    ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*att), al.input, 0, b.x[lz], S, &pool_));
-    ANE_RETURN_IF_ERROR(run_kernel(LayerKernel::kAttentionForward, l).status());
-    std::span<const half_bits> att_out = output_halves(*att);
-    if (keep_taps) std::copy(att_out.begin(), att_out.end(), b.att[lz].begin());
-    ANE_RETURN_IF_ERROR(models::read_channels(att_out, al.output, 0, b.branch, S, &pool_));
-    b.x2[lz] = b.x[lz];
-    add_scaled(b.x2[lz], b.branch, alpha);
-    // FFN branch: x_next = x2 + a * f
-    ANE_ASSIGN_OR_RETURN(Kernel * ffn, kernels_->get(LayerKernel::kFfnForward, l));
-    const KernelLayout& fl = kernels_->layout(LayerKernel::kFfnForward);
-    ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*ffn), fl.input, 0, b.x2[lz], S, &pool_));
-    ANE_RETURN_IF_ERROR(run_kernel(LayerKernel::kFfnForward, l).status());
-    std::span<const half_bits> ffn_out = output_halves(*ffn);
-    if (keep_taps) std::copy(ffn_out.begin(), ffn_out.end(), b.ffn[lz].begin());
-    ANE_RETURN_IF_ERROR(models::read_channels(ffn_out, fl.output, 0, b.branch, S, &pool_));
-    b.x[lz + 1] = b.x2[lz];
-    add_scaled(b.x[lz + 1], b.branch, alpha);
+    // x2 = x + a * attention(x), then x_next = x2 + a * ffn(x2)
+    ANE_RETURN_IF_ERROR(residual_branch(LayerKernel::kAttentionForward, l, b.x[lz], keep_taps ? &b.att[lz] : nullptr, b.x2[lz]));
+    ANE_RETURN_IF_ERROR(residual_branch(LayerKernel::kFfnForward, l, b.x2[lz], keep_taps ? &b.ffn[lz] : nullptr, b.x[lz + 1]));
   }
-  (void)D;
   return {};
 }
 
