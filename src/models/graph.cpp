@@ -44,7 +44,10 @@ void KernelBuilder::place_streamed(const std::vector<WeightUse>& uses, int64_t i
     if (find(use) != nullptr) continue;
     const WeightShape a = applied_shape(config_, use);
     StreamedWeight s{use.id, use.transposed, false, a.rows, a.cols, columns_};
-    if (a.rows > in_channels && !a.is_vector() && a.cols <= in_channels) {
+    // Store A^T when A does not fit the input's channels, or when A^T fits and is narrower:
+    // every column widens the whole input surface, which each run converts to fp32.
+    const bool fits = a.rows <= in_channels, fits_transposed = a.cols <= in_channels;
+    if (!a.is_vector() && fits_transposed && (!fits || a.rows < a.cols)) {
       s.stored_transposed = true;
       std::swap(s.rows, s.cols);
     }
