@@ -232,15 +232,20 @@ FfnActs ffn_forward(const ModelConfig& c, const Layer& l, const Vec& x2) {
   return f;
 }
 
-LayerActs layer_forward(const ModelConfig& c, const Layer& l, const Vec& x) {
+// y += a * x
+void add_scaled_to(Vec& y, const Vec& x, double a) {
+  for (size_t i = 0; i < y.size(); ++i) y[i] += a * x[i];
+}
+
+LayerActs layer_forward(const ModelConfig& c, const Layer& l, const Vec& x, double residual_scale) {
   LayerActs a;
   a.x = x;
   a.att = attention_forward(c, l, x);
   a.x2 = x;
-  add_to(a.x2, a.att.o);
+  add_scaled_to(a.x2, a.att.o, residual_scale);
   a.ffn = ffn_forward(c, l, a.x2);
   a.out = a.x2;
-  add_to(a.out, a.ffn.out);
+  add_scaled_to(a.out, a.ffn.out, residual_scale);
   return a;
 }
 
@@ -279,14 +284,17 @@ SdpaGrads sdpa_backward(const ModelConfig& c, const Layer& l, const AttentionAct
   return g;
 }
 
-LayerGrads layer_backward(const ModelConfig& c, const Layer& l, const LayerActs& a, const Vec& dout) {
+LayerGrads layer_backward(const ModelConfig& c, const Layer& l, const LayerActs& a, const Vec& dout,
+                          double residual_scale) {
   const Sizes n(c);
   LayerGrads r;
   r.dw = zero_layer(c);
   Layer& dw = r.dw;
-  // FFN
-  add_outer(dw.w2, dout, a.ffn.gated, n.D, n.H, n.S);
-  Vec dg = matvec_t(l.w2, dout, n.D, n.H, n.S);
+  // FFN: its output enters the residual stream scaled
+  Vec dffn = dout;
+  for (double& v : dffn) v *= residual_scale;
+  add_outer(dw.w2, dffn, a.ffn.gated, n.D, n.H, n.S);
+  Vec dg = matvec_t(l.w2, dffn, n.D, n.H, n.S);
   Vec dh1(dg.size()), dh3(dg.size());
   for (size_t i = 0; i < dg.size(); ++i) {
     const double h = a.ffn.h1[i], sg = 1.0 / (1.0 + std::exp(-h));
@@ -299,9 +307,11 @@ LayerGrads layer_backward(const ModelConfig& c, const Layer& l, const LayerActs&
   add_to(dxn2, matvec_t(l.w3, dh3, n.H, n.D, n.S));
   Vec dx2 = rmsnorm_backward(dxn2, a.x2, l.rms_ffn, n.D, n.S, c.norm_eps, dw.rms_ffn);
   add_to(dx2, dout);
-  // attention
-  add_outer(dw.wo, dx2, a.att.attn, n.D, n.Q, n.S);
-  SdpaGrads g = sdpa_backward(c, l, a.att, dx2);
+  // attention, scaled the same way
+  Vec d_o = dx2;
+  for (double& v : d_o) v *= residual_scale;
+  add_outer(dw.wo, d_o, a.att.attn, n.D, n.Q, n.S);
+  SdpaGrads g = sdpa_backward(c, l, a.att, d_o);
   Vec dq = c.qk_norm ? head_norm_backward(g.dq, a.att.q_raw, l.q_norm, n.nh, n.hd, n.S, c.norm_eps, dw.q_norm) : g.dq;
   Vec dk = c.qk_norm ? head_norm_backward(g.dk, a.att.k_raw, l.k_norm, n.nkv, n.hd, n.S, c.norm_eps, dw.k_norm) : g.dk;
   add_outer(dw.wq, dq, a.att.xnorm, n.Q, n.D, n.S);
@@ -331,7 +341,7 @@ ModelActs run_model(const Model& m, const std::vector<int>& tokens, const std::v
   for (int64_t s = 0; s < n.S; ++s)
     for (int64_t d = 0; d < n.D; ++d) x[z(d * n.S + s)] = m.embedding[z(tokens[z(s)] * n.D + d)];
   for (const Layer& l : m.layers) {
-    r.layers.push_back(layer_forward(m.config, l, x));
+    r.layers.push_back(layer_forward(m.config, l, x, m.residual_scale));
     x = r.layers.back().out;
   }
   r.x_final = x;
@@ -371,7 +381,7 @@ ModelGrads model_backward(const Model& m, const std::vector<int>& tokens, const 
   Vec dx = rmsnorm_backward(dxf, a.x_final, m.rms_final, n.D, n.S, m.config.norm_eps, g.rms_final);
   g.layers.resize(m.layers.size());
   for (size_t i = m.layers.size(); i-- > 0;) {
-    LayerGrads lg = layer_backward(m.config, m.layers[i], a.layers[i], dx);
+    LayerGrads lg = layer_backward(m.config, m.layers[i], a.layers[i], dx, m.residual_scale);
     g.layers[i] = std::move(lg.dw);
     dx = std::move(lg.dx);
   }

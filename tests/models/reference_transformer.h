@@ -22,6 +22,7 @@ struct Model {
   Vec embedding, rms_final;  // [V, D], [D]
   std::vector<Layer> layers;
   Vec classifier;  // [V, D]; empty: tied to the embedding
+  double residual_scale = 1.0;  // x + residual_scale * branch(x) in every layer
   const Vec& output_weights() const { return classifier.empty() ? embedding : classifier; }
   std::vector<Vec*> params();  // classifier last, when present
 };
@@ -49,14 +50,16 @@ Vec matvec(const Vec& w, const Vec& x, int64_t out, int64_t in, int64_t S);  // 
 Vec rmsnorm(const Vec& x, const Vec& w, int64_t n, int64_t S, double eps);
 AttentionActs attention_forward(const ModelConfig& c, const Layer& l, const Vec& x);
 FfnActs ffn_forward(const ModelConfig& c, const Layer& l, const Vec& x2);
-LayerActs layer_forward(const ModelConfig& c, const Layer& l, const Vec& x);
+// x2 = x + a * attention(x), out = x2 + a * ffn(x2), a = residual_scale.
+LayerActs layer_forward(const ModelConfig& c, const Layer& l, const Vec& x, double residual_scale = 1.0);
 
 // Gradients of one layer given dout (gradient at the layer's output).
 struct LayerGrads {
   Vec dx;
   Layer dw;
 };
-LayerGrads layer_backward(const ModelConfig& c, const Layer& l, const LayerActs& a, const Vec& dout);
+LayerGrads layer_backward(const ModelConfig& c, const Layer& l, const LayerActs& a, const Vec& dout,
+                          double residual_scale = 1.0);
 
 // The attention-core backward pieces, for checking the split kernels one by one.
 // dq, dk are at q, k before RoPE (after the q/k norm).

@@ -177,6 +177,28 @@ TEST(Trainer, AccumulationAveragesWindowsAndGqaQkNormMatchesReference) {
   for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-3 * want[i]) << "window " << i;
 }
 
+TEST(Trainer, ResidualScalingMatchesTheReference) {
+  const ModelConfig c = tiny();
+  Settings s;
+  s.total = 4;
+  s.warmup = 1;
+  Pair p = random_pair(c, 17);
+  p.ref.residual_scale = 0.5;
+  const auto windows = random_windows(c, 4, 9);
+  const std::vector<double> want = reference_losses(p.ref, s, windows, 4, 1);
+  TrainerOptions o = options_for(s, Pipeline::kDynamic);
+  o.residual_scale = 0.5;
+  auto e = engine();
+  auto t = Trainer::create(*e, p.w, o);
+  ASSERT_TRUE(t.ok()) << t.error().to_string();
+  const std::vector<double> got = trainer_losses(**t, windows, 4, 1);
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-3 * want[i]) << "step " << i;
+  reference::Model unscaled = p.ref;
+  unscaled.residual_scale = 1.0;
+  EXPECT_GT(std::abs(reference_losses(unscaled, s, windows, 1, 1)[0] - want[0]), 1e-2 * want[0])
+      << "the scale must change the loss, or this test checks nothing";
+}
+
 TEST(Trainer, PipelinesAgreeClosely) {
   const ModelConfig c = tiny();
   const Settings s;
