@@ -4,7 +4,7 @@
 # generated samples along the way, then draws the loss curves, exports the model for
 # llama2.c's run.c and generates from it.
 #   scripts/demo.sh [OUTDIR]      (default demo/)
-# Environment: ANE (the ane binary, default build/src/tools/ane), STEPS (default 1000),
+# Environment: ANE (the ane binary, default build/src/tools/ane), STEPS (default 2000),
 # THREADS (default: the ane default, physical cores), PROMPT (the generation prompt).
 # The data in OUTDIR is reused; training always starts afresh.
 set -euo pipefail
@@ -13,7 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-demo}
 export ANE=${ANE:-$root/build/src/tools/ane}
 ane=$ANE
-steps=${STEPS:-1000}
+steps=${STEPS:-2000}
 prompt=${PROMPT:-A man}
 threads=()
 [ -n "${THREADS:-}" ] && threads=(--threads "$THREADS")
@@ -28,8 +28,8 @@ step "train: configs/demo.json from scratch, $steps steps"
 # A fresh run each time: the previous checkpoints would otherwise stay beside the new ones.
 rm -f "$out"/demo.ckpt "$out"/demo.ckpt.* "$out"/metrics.jsonl
 "$ane" train --config "$root/configs/demo.json" --data "$out/train.bin" --val-data "$out/val.bin" \
-  --steps "$steps" --lr 2e-3 --warmup 50 --eval-every 100 --eval-windows 32 "${threads[@]}" \
-  --tokenizer "$out/tokenizer.bin" --sample-every 200 --sample-tokens 48 \
+  --steps "$steps" --lr 2e-3 --warmup 100 --eval-every 200 --eval-windows 32 "${threads[@]}" \
+  --tokenizer "$out/tokenizer.bin" --sample-every 500 --sample-tokens 48 \
   --metrics "$out/metrics.jsonl" --ckpt "$out/demo.ckpt"
 
 step "plot: loss and learning rate"
