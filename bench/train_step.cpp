@@ -19,10 +19,16 @@
 using namespace ane;
 
 int main(int argc, char** argv) {
-  const std::string name = argc > 1 ? argv[1] : "stories110M";
-  const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
-  const int steps = argc > 3 ? std::atoi(argv[3]) : 4;
-  const bool is_static = argc > 4 && std::string(argv[4]) == "static";
+  // Positional arguments only; flags meant for the Google Benchmark programs (`make bench`
+  // passes --benchmark_min_time to every bench_*) are ignored.
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]).rfind("--", 0) != 0) args.emplace_back(argv[i]);
+  }
+  const std::string name = args.size() > 0 ? args[0] : "stories110M";
+  const int threads = args.size() > 1 ? std::atoi(args[1].c_str()) : 2;
+  const int steps = std::max(args.size() > 2 ? std::atoi(args[2].c_str()) : 4, 1);
+  const bool is_static = args.size() > 3 && args[3] == "static";
   auto config = config_from_name_or_file(name);
   if (!config.ok()) return std::fprintf(stderr, "%s\n", config.error().to_string().c_str()), 1;
   auto weights = train::init_weights(*config, 1);
