@@ -40,4 +40,9 @@ struct Command {
 // Prints "ane: <error>" to stderr and returns the process exit code for a failure.
 int report(const Error& e);
 
+// The usual subcommand body: parses `argv` (value options as given, the flag --help, and -o
+// for --out), prints `help` when asked, else runs `run` and reports its error.
+int run_command(const std::vector<std::string>& argv, const std::vector<std::string>& value_options, const char* help,
+                Status (*run)(const Args&));
+
 }  // namespace ane::cli

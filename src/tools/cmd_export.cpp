@@ -17,12 +17,12 @@ constexpr const char* kUsage =
     "Models with qk_norm, head_dim != dim / n_heads or rope_theta != 10000 cannot be exported.\n";
 
 Status run_export(const Args& a) {
-  if (!a.has("ckpt") || !a.has("o")) return invalid_argument("export: --ckpt and -o are required (see --help)");
+  if (!a.has("ckpt") || !a.has("out")) return invalid_argument("export: --ckpt and -o are required (see --help)");
   ANE_ASSIGN_OR_RETURN(long long version, a.get_int("version", 0));
   if (version != 0 && version != 1) {
     return invalid_argument("export: --version must be 0 or 1, got " + std::to_string(version));
   }
-  const std::string in = a.get("ckpt"), out = a.get("o");
+  const std::string in = a.get("ckpt"), out = a.get("out");
   ANE_ASSIGN_OR_RETURN(ModelWeights weights, load_model_weights(in));
   auto model = weights_to_llama2(weights);
   if (!model) return model.error().with_context("cannot export " + in);
@@ -36,18 +36,7 @@ Status run_export(const Args& a) {
 }  // namespace
 
 int cmd_export(const std::vector<std::string>& args) {
-  std::vector<std::string> normalized = args;  // `-o OUT` is the usual spelling of --o
-  for (std::string& arg : normalized) {
-    if (arg == "-o") arg = "--o";
-  }
-  auto parsed = Args::parse(normalized, {"ckpt", "o", "version"}, {"help"});
-  if (!parsed) return report(parsed.error());
-  if (parsed->has("help")) {
-    std::printf("%s", kUsage);
-    return 0;
-  }
-  Status s = run_export(*parsed);
-  return s.ok() ? 0 : report(s.error());
+  return run_command(args, {"ckpt", "out", "version"}, kUsage, run_export);
 }
 
 }  // namespace ane::cli

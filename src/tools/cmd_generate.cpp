@@ -117,17 +117,8 @@ Status run_generate(const Args& a) {
 }  // namespace
 
 int cmd_generate(const std::vector<std::string>& args) {
-  auto parsed = Args::parse(args,
-                            {"model", "prompt", "prompt-ids", "tokenizer", "temperature", "topp", "steps", "seed",
-                             "threads"},
-                            {"help"});
-  if (!parsed) return report(parsed.error());
-  if (parsed->has("help")) {
-    std::printf("%s", kUsage);
-    return 0;
-  }
-  Status s = run_generate(*parsed);
-  return s.ok() ? 0 : report(s.error());
+  return run_command(args, {"model", "prompt", "prompt-ids", "tokenizer", "temperature", "topp", "steps", "seed", "threads"},
+                     kUsage, run_generate);
 }
 
 }  // namespace ane::cli

@@ -27,14 +27,6 @@ constexpr const char* kPlotHelp =
     "  --title T              chart title (default: the log file names)\n"
     "  --width W, --height H  size in pixels (default 1200 x 800)\n";
 
-// Args knows only long options; -o is the one short form `plot` accepts.
-std::vector<std::string> with_long_options(std::vector<std::string> args) {
-  for (auto& a : args) {
-    if (a == "-o") a = "--output";
-  }
-  return args;
-}
-
 // File names label the runs; full paths when two logs share a name.
 std::vector<std::string> run_names(const std::vector<std::string>& paths) {
   std::vector<std::string> names;
@@ -90,8 +82,8 @@ Expected<ChartOptions> chart_options(const Args& a, const std::vector<std::strin
 }  // namespace
 
 int cmd_plot(const std::vector<std::string>& args) {
-  auto parsed = Args::parse(with_long_options(args), {"output", "title", "width", "height"},
-                            {"lr", "throughput", "help"});
+  auto parsed = Args::parse(args, {"output", "title", "width", "height"}, {"lr", "throughput", "help"},
+                            {{"-o", "output"}});
   if (!parsed) return report(parsed.error());
   if (parsed->has("help")) {
     std::printf("%s", kPlotHelp);

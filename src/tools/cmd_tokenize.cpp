@@ -171,19 +171,6 @@ Status detokenize(const Args& args) {
   return {};
 }
 
-// Parses `args`, prints `help` when asked, and runs `run`.
-int run_command(const std::vector<std::string>& argv, const std::vector<std::string>& value_options, const char* help,
-                Status (*run)(const Args&)) {
-  auto parsed = Args::parse(argv, value_options, {"help"}, {{"-o", "out"}});
-  if (!parsed) return report(parsed.error());
-  if (parsed->has("help")) {
-    std::printf("%s", help);
-    return 0;
-  }
-  Status s = run(*parsed);
-  return s.ok() ? 0 : report(s.error());
-}
-
 }  // namespace
 
 int cmd_tokenize(const std::vector<std::string>& args) {
