@@ -2,6 +2,8 @@
 //   BM_RawGemm vs BM_EngineConv   a 1x1 conv through a compiled plan vs the bare BLIS call
 //                                 (same shape, same threads); target >= 90%
 //   BM_Chain fused vs unfused     6 elementwise ops, cache-resident and not; target >= 2x
+//   BM_BlisSmallPath/{1,0}        one thread of a split GEMM (496 x 1024 x 1024) with BLIS's
+//                                 small-matrix ("sup") path on / off: why sgemm turns it off
 //   BM_CompileLayer               compile a Stories110M layer's kernels with baked weights;
 //                                 target < 1 s
 //
@@ -84,6 +86,22 @@ void BM_RawGemm(benchmark::State& state) {
     benchmark::DoNotOptimize(y.data());
   }
   set_gflops(state, 2.0 * static_cast<double>(s.cout * s.cin * s.seq));
+}
+
+void BM_BlisSmallPath(benchmark::State& state) {
+  constexpr int64_t m = 496, n = 1024, k = 1024;
+  std::vector<float> a = random_floats(static_cast<size_t>(m * k)), b(static_cast<size_t>(k * n), 0.5f),
+                     c(static_cast<size_t>(m * n));
+  rntm_t rntm = BLIS_RNTM_INITIALIZER;
+  bli_rntm_set_num_threads(1, &rntm);
+  if (state.range(0) == 0) bli_rntm_disable_l3_sup(&rntm);
+  float one = 1.0f, zero = 0.0f;
+  for (auto _ : state) {
+    bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &one, a.data(), k, 1, b.data(), n, 1, &zero, c.data(), n,
+                 1, nullptr, &rntm);
+    benchmark::DoNotOptimize(c.data());
+  }
+  set_gflops(state, 2.0 * static_cast<double>(m * n * k));
 }
 
 void BM_EngineConv(benchmark::State& state) {
@@ -177,6 +195,7 @@ BENCHMARK(BM_EngineConv)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->
 // [1, 768, 1, 256] fits in L2/L3; [1, 2048, 1, 4096] (32 MiB a tensor) does not.
 BENCHMARK(BM_Chain)->Args({0, 768, 256})->Args({1, 768, 256})->Args({0, 2048, 4096})->Args({1, 2048, 4096})
     ->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(0.5);
+BENCHMARK(BM_BlisSmallPath)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
 BENCHMARK(BM_CompileLayer)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(BM_RunLayer)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 

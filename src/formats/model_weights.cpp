@@ -212,20 +212,28 @@ Expected<ModelWeights> weights_from_blzt(const BlztCheckpoint& ckpt) {
   return w;
 }
 
+ModelFileKind model_file_kind(std::span<const uint8_t> bytes) {
+  if (bytes.size() >= 8 && std::memcmp(bytes.data(), "OANECKPT", 8) == 0) return ModelFileKind::kCheckpoint;
+  int32_t magic = 0;
+  if (bytes.size() >= sizeof magic) std::memcpy(&magic, bytes.data(), sizeof magic);
+  return magic == kBlztMagic ? ModelFileKind::kBlzt : ModelFileKind::kLlama2;
+}
+
 Expected<ModelWeights> load_model_weights(const std::string& path) {
   ANE_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path));
   const std::span<const uint8_t> bytes = file.bytes();
-  if (bytes.size() >= 8 && std::memcmp(bytes.data(), "OANECKPT", 8) == 0) {
-    ANE_ASSIGN_OR_RETURN(Checkpoint ckpt, Checkpoint::parse(bytes, path));
-    auto w = weights_from_checkpoint(ckpt);
-    if (!w) return w.error().with_context(path);
-    return w;
-  }
-  int32_t magic = 0;
-  if (bytes.size() >= sizeof magic) std::memcpy(&magic, bytes.data(), sizeof magic);
-  if (magic == kBlztMagic) {
-    ANE_ASSIGN_OR_RETURN(BlztCheckpoint ckpt, parse_blzt(bytes, path));
-    return weights_from_blzt(ckpt);
+  switch (model_file_kind(bytes)) {
+    case ModelFileKind::kCheckpoint: {
+      ANE_ASSIGN_OR_RETURN(Checkpoint ckpt, Checkpoint::parse(bytes, path));
+      auto w = weights_from_checkpoint(ckpt);
+      if (!w) return w.error().with_context(path);
+      return w;
+    }
+    case ModelFileKind::kBlzt: {
+      ANE_ASSIGN_OR_RETURN(BlztCheckpoint ckpt, parse_blzt(bytes, path));
+      return weights_from_blzt(ckpt);
+    }
+    case ModelFileKind::kLlama2: break;
   }
   ANE_ASSIGN_OR_RETURN(Llama2Model model, parse_llama2_model(bytes, path));
   return weights_from_llama2(model, path);

@@ -76,8 +76,13 @@ Status read_tensors_from_checkpoint(const Checkpoint& ckpt, ModelWeights& into, 
 // The weights of a BLZT checkpoint (config from its header; the Adam moments are dropped).
 Expected<ModelWeights> weights_from_blzt(const BlztCheckpoint& ckpt);
 
-// Loads weights from any file that holds a whole model, identified by its magic: an OpenANE
-// checkpoint (tensors under "model."), a BLZT checkpoint, else a llama2.c model (v0/v1/v2).
+// What a file holding a whole model is, by its magic: an OpenANE checkpoint, a BLZT
+// checkpoint, else (no magic to check for v0) a llama2.c model.
+enum class ModelFileKind { kCheckpoint, kBlzt, kLlama2 };
+ModelFileKind model_file_kind(std::span<const uint8_t> bytes);
+
+// Loads weights from any file that holds a whole model (see ModelFileKind): an OpenANE
+// checkpoint (tensors under "model."), a BLZT checkpoint or a llama2.c model (v0/v1/v2).
 Expected<ModelWeights> load_model_weights(const std::string& path);
 
 }  // namespace ane

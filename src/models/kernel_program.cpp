@@ -33,6 +33,19 @@ Status check_block(const mil::TensorType& type, size_t surface_elems, int64_t ch
   return {};
 }
 
+// The channel count of `floats` values as [channels, seq], checked to fit the surface at
+// `channel` (what names the caller's side in errors: "data", "buffer").
+Expected<int64_t> channel_block(const mil::TensorType& type, size_t surface_elems, int64_t channel, size_t floats,
+                                int64_t seq, const char* what) {
+  if (seq <= 0 || floats % static_cast<size_t>(seq) != 0) {
+    return invalid_argument(std::string(what) + " of " + std::to_string(floats) + " floats is not [channels, " +
+                            std::to_string(seq) + "]");
+  }
+  const auto channels = static_cast<int64_t>(floats) / seq;
+  ANE_RETURN_IF_ERROR(check_block(type, surface_elems, channel, channels, seq, 0));
+  return channels;
+}
+
 // fn(c) for every channel c < channels (of `seq` values each), in parallel over `pool` when
 // the block is large enough to pay for it.
 template <typename Fn>
@@ -55,6 +68,11 @@ WeightMap KernelProgram::weight_map() const {
   return map;
 }
 
+KernelLayout KernelProgram::layout() const {
+  return {name, inputs.empty() ? mil::TensorType{} : inputs[0], outputs.empty() ? mil::TensorType{} : outputs[0], seq,
+          streamed};
+}
+
 std::string KernelProgram::text() const { return program ? mil::print_program(*program) : std::string(); }
 
 Expected<std::unique_ptr<Kernel>> compile_kernel(Engine& engine, KernelProgram&& kernel) {
@@ -70,12 +88,7 @@ Expected<std::unique_ptr<Kernel>> compile_kernel(Engine& engine, KernelProgram&&
 
 Status write_channels(std::span<half_bits> surface, const mil::TensorType& type, int64_t channel,
                       std::span<const float> data, int64_t seq, ThreadPool* pool) {
-  if (seq <= 0 || data.size() % static_cast<size_t>(seq) != 0) {
-    return invalid_argument("data of " + std::to_string(data.size()) + " floats is not [channels, " +
-                            std::to_string(seq) + "]");
-  }
-  const auto channels = static_cast<int64_t>(data.size()) / seq;
-  ANE_RETURN_IF_ERROR(check_block(type, surface.size(), channel, channels, seq, 0));
+  ANE_ASSIGN_OR_RETURN(const int64_t channels, channel_block(type, surface.size(), channel, data.size(), seq, "data"));
   const int64_t width = type.shape[3];
   for_channels(channels, seq, pool, [&](int64_t c) {
     floats_to_halves(&surface[static_cast<size_t>((channel + c) * width)], &data[static_cast<size_t>(c * seq)],
@@ -86,12 +99,7 @@ Status write_channels(std::span<half_bits> surface, const mil::TensorType& type,
 
 Status read_channels(std::span<const half_bits> surface, const mil::TensorType& type, int64_t channel,
                      std::span<float> out, int64_t seq, ThreadPool* pool) {
-  if (seq <= 0 || out.size() % static_cast<size_t>(seq) != 0) {
-    return invalid_argument("buffer of " + std::to_string(out.size()) + " floats is not [channels, " +
-                            std::to_string(seq) + "]");
-  }
-  const auto channels = static_cast<int64_t>(out.size()) / seq;
-  ANE_RETURN_IF_ERROR(check_block(type, surface.size(), channel, channels, seq, 0));
+  ANE_ASSIGN_OR_RETURN(const int64_t channels, channel_block(type, surface.size(), channel, out.size(), seq, "buffer"));
   const int64_t width = type.shape[3];
   for_channels(channels, seq, pool, [&](int64_t c) {
     halves_to_floats(&out[static_cast<size_t>(c * seq)], &surface[static_cast<size_t>((channel + c) * width)],
@@ -118,10 +126,9 @@ Status copy_channels(std::span<half_bits> dst, const mil::TensorType& dst_type, 
   return {};
 }
 
-Status pack_streamed_weights(const KernelProgram& kernel, const WeightViews& weights, std::span<half_bits> input,
+Status pack_streamed_weights(const KernelLayout& kernel, const WeightViews& weights, std::span<half_bits> input,
                              ThreadPool* pool) {
-  if (kernel.inputs.empty()) return invalid_argument("kernel '" + kernel.name + "' has no input");
-  const mil::TensorType& type = kernel.inputs[0];
+  const mil::TensorType& type = kernel.input;
   for (const StreamedWeight& s : kernel.streamed) {
     ANE_RETURN_IF_ERROR(check_block(type, input.size(), 0, s.rows, s.cols, kernel.seq + s.column));
     const std::span<const float> w = weights.get(s.id);

@@ -32,6 +32,15 @@ struct StreamedWeight {
   int64_t column = 0;
 };
 
+// A kernel's surfaces as its callers see them after compiling: the first input and output,
+// the activation columns and where streamed weights sit.
+struct KernelLayout {
+  std::string name;
+  mil::TensorType input, output;
+  int64_t seq = 0;
+  std::vector<StreamedWeight> streamed;
+};
+
 struct KernelProgram {
   std::string name;                        // "attention_forward", ...
   std::unique_ptr<mil::Program> program;   // verified
@@ -44,15 +53,16 @@ struct KernelProgram {
 
   WeightMap weight_map() const;            // views of weight_files
   std::string text() const;                // the printed MIL
+  KernelLayout layout() const;             // what callers keep once the program is compiled
 };
 
 // Compiles `kernel` (its program is consumed) with surface sizes from its types.
 Expected<std::unique_ptr<Kernel>> compile_kernel(Engine& engine, KernelProgram&& kernel);
 
-// Writes the streamed weights of `kernel` into its input surface `input` (fp16, the layout of
-// kernel.inputs[0]). Errors name a missing or mis-sized weight.
+// Writes the streamed weights of a kernel into its input surface `input` (fp16, of type
+// layout.input). Errors name a missing or mis-sized weight.
 // With a pool, the rows are packed in parallel.
-Status pack_streamed_weights(const KernelProgram& kernel, const WeightViews& weights, std::span<half_bits> input,
+Status pack_streamed_weights(const KernelLayout& layout, const WeightViews& weights, std::span<half_bits> input,
                              ThreadPool* pool = nullptr);
 
 // Writes data [channels, seq] (fp32, channel-first) into surface [1, C, 1, width] at channel

@@ -114,7 +114,6 @@ class ConsoleDisplay : public train::RunObserver {
                 human(static_cast<double>(s.val_tokens)).c_str());
     if (s.first_step > 0) std::printf("resumed   at step %lld\n", static_cast<long long>(s.first_step));
     std::fflush(stdout);
-    first_step_ = s.first_step;
   }
 
   void on_step(const train::RunStep& r, int64_t total) override {
@@ -195,7 +194,6 @@ class ConsoleDisplay : public train::RunObserver {
   bool tty_;
   bool bar_open_ = false;
   double recent_ms_ = 0;
-  int64_t first_step_ = 0;
 };
 
 Expected<Precision> parse_precision(const std::string& s) {

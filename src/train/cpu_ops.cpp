@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "backends/cpu/blas.h"
+
 namespace ane::train {
 namespace {
 
@@ -77,7 +79,7 @@ void adamw_update(std::span<float> w, std::span<const float> g, std::span<float>
 }
 
 Expected<float> cross_entropy(std::span<float> dlogits, std::span<const float> logits,
-                              std::span<const uint16_t> targets, int V, int S) {
+                              std::span<const uint16_t> targets, int V, int S, float grad_scale) {
   for (int s = 0; s < S; ++s) {
     if (targets[z(s)] >= V) {
       return invalid_argument("cross_entropy: target " + std::to_string(targets[z(s)]) + " at position " +
@@ -95,10 +97,12 @@ Expected<float> cross_entropy(std::span<float> dlogits, std::span<const float> l
     float* d = &dlogits[z(v) * z(S)];
     for (int s = 0; s < S; ++s) sum[z(s)] += (d[s] = std::exp(row[s] - mx[z(s)]));
   }
-  const float inv_s = 1.0f / static_cast<float>(S);
+  const float inv_s = grad_scale / static_cast<float>(S);
+  std::vector<float> coef(z(S));  // grad_scale / (S * sum) per position
+  for (int s = 0; s < S; ++s) coef[z(s)] = inv_s / sum[z(s)];
   for (int v = 0; v < V; ++v) {
     float* d = &dlogits[z(v) * z(S)];
-    for (int s = 0; s < S; ++s) d[s] *= inv_s / sum[z(s)];
+    for (int s = 0; s < S; ++s) d[s] *= coef[z(s)];
   }
   double loss = 0.0;
   for (int s = 0; s < S; ++s) {
@@ -138,17 +142,9 @@ void silu_backward(std::span<float> dh, std::span<const float> dy, std::span<con
 }
 
 void linear_weight_grad(std::span<float> dw, std::span<const float> dy, std::span<const float> x, int out, int in,
-                        int S) {
-  for (int o = 0; o < out; ++o) {
-    const float* g = &dy[z(o) * z(S)];
-    float* row = &dw[z(o) * z(in)];
-    for (int i = 0; i < in; ++i) {
-      const float* xr = &x[z(i) * z(S)];
-      float acc = 0.0f;
-      for (int s = 0; s < S; ++s) acc += g[s] * xr[s];
-      row[i] += acc;
-    }
-  }
+                        int S, ThreadPool* pool) {
+  // x read transposed through its strides: B[s, i] = x[i * S + s]
+  cpu::sgemm({dy.data(), S, 1}, {x.data(), 1, S}, dw.data(), in, out, in, S, 1.0f, pool);
 }
 
 }  // namespace ane::train

@@ -1,13 +1,15 @@
 // CPU-side training ops (the seed's stories_cpu_ops.h), fp32, activations channel-first
 // [C, S] (element c * S + s), matrices [out, in] row-major. Written as clear loops over
-// contiguous rows so the compiler vectorises them; reference_ops.h has the plain versions
-// they are tested against. Sizes are the caller's contract (spans are checked where cheap).
+// contiguous rows so the compiler vectorises them (the weight gradient is one GEMM);
+// tests/train/cpu_ops_test.cpp checks each against its float64 definition. Sizes are the
+// caller's contract (spans are checked where cheap).
 #pragma once
 
 #include <cstdint>
 #include <span>
 
 #include "core/status.h"
+#include "core/thread_pool.h"
 
 namespace ane::train {
 
@@ -28,9 +30,10 @@ void adamw_update(std::span<float> w, std::span<const float> g, std::span<float>
                   const AdamParams& p);
 
 // Mean cross-entropy over S positions of logits [V, S]; writes dlogits [V, S] =
-// (softmax - onehot(target)) / S. Targets out of [0, V) are an error.
+// grad_scale * (softmax - onehot(target)) / S (grad_scale: the loss scale, applied in the same
+// pass). Targets out of [0, V) are an error.
 Expected<float> cross_entropy(std::span<float> dlogits, std::span<const float> logits,
-                              std::span<const uint16_t> targets, int V, int S);
+                              std::span<const uint16_t> targets, int V, int S, float grad_scale = 1.0f);
 
 // x [dim, S] = embedding[tokens[s]] (embedding [V, dim]).
 Status embed_lookup(std::span<float> x, std::span<const float> embedding, std::span<const uint16_t> tokens, int V,
@@ -42,8 +45,9 @@ void embed_backward(std::span<float> d_embedding, std::span<const float> dx, std
 // dh [n] = dy * silu'(h): silu'(h) = sig(h) * (1 + h * (1 - sig(h))).
 void silu_backward(std::span<float> dh, std::span<const float> dy, std::span<const float> h);
 
-// dw [out, in] += dy [out, S] x [in, S]^T (a linear layer's weight gradient).
+// dw [out, in] += dy [out, S] x [in, S]^T (a linear layer's weight gradient), one GEMM (split
+// over `pool` when given).
 void linear_weight_grad(std::span<float> dw, std::span<const float> dy, std::span<const float> x, int out, int in,
-                        int S);
+                        int S, ThreadPool* pool = nullptr);
 
 }  // namespace ane::train

@@ -34,7 +34,6 @@ class TokenData {
 
   int64_t train_tokens() const { return train_.tokens; }
   int64_t val_tokens() const { return val_.tokens; }
-  size_t shard_count() const { return shards_.size(); }
 
  private:
   // Token ranges [begin, end) of shards, and how many window starts they offer.

@@ -57,7 +57,7 @@ Expected<std::unique_ptr<KernelSet>> KernelSet::create(Engine& engine, const Mod
     // Only the weight-free kernel now; the others come with the first load_weights().
     models::KernelGenerator gen(config);
     ANE_ASSIGN_OR_RETURN(models::KernelProgram p, gen.sdpa_backward2());
-    set->layouts_[static_cast<size_t>(LayerKernel::kSdpaBackward2)] = {p.inputs[0], p.outputs[0], p.seq, {}};
+    set->layouts_[static_cast<size_t>(LayerKernel::kSdpaBackward2)] = p.layout();
     const Timer timer;
     ANE_ASSIGN_OR_RETURN(auto k, models::compile_kernel(engine, std::move(p)));
     set->compile_ms_ += timer.ms();
@@ -78,7 +78,7 @@ Status KernelSet::compile_all(const ModelWeights* baked) {
       const models::WeightViews views = baked ? layer_views(*baked, l) : models::WeightViews{};
       const models::WeightSource source = baked ? models::WeightSource::kBaked : models::WeightSource::kStreamed;
       ANE_ASSIGN_OR_RETURN(models::KernelProgram p, generate(gen, kind, source, baked ? &views : nullptr));
-      layouts_[ki] = {p.inputs[0], p.outputs[0], p.seq, p.streamed};
+      layouts_[ki] = p.layout();
       auto k = models::compile_kernel(engine_, std::move(p));
       if (!k.ok()) {
         compile_ms_ += timer.ms();
@@ -109,12 +109,8 @@ Expected<Kernel*> KernelSet::get(LayerKernel kind, int layer) {
   Kernel* k = kernels_[ki][slot].get();
   if (pipeline_ == Pipeline::kDynamic && has_weights(kind) && packed_layer_[ki] != layer) {
     if (weights_ == nullptr) return invalid_argument("kernel set: weights not loaded");
-    models::KernelProgram layout;
-    layout.name = k->name();
-    layout.inputs = {layouts_[ki].input};
-    layout.seq = layouts_[ki].seq;
-    layout.streamed = layouts_[ki].streamed;
-    ANE_RETURN_IF_ERROR(models::pack_streamed_weights(layout, layer_views(*weights_, layer), input_halves(*k), pool_));
+    ANE_RETURN_IF_ERROR(
+        models::pack_streamed_weights(layouts_[ki], layer_views(*weights_, layer), input_halves(*k), pool_));
     packed_layer_[ki] = layer;
   }
   return k;

@@ -37,12 +37,7 @@ enum class LayerKernel : uint8_t {
 };
 inline constexpr size_t kLayerKernelCount = 6;
 
-// What a compiled kernel's surfaces look like (the KernelProgram without its program).
-struct KernelLayout {
-  mil::TensorType input, output;
-  int64_t seq = 0;
-  std::vector<models::StreamedWeight> streamed;
-};
+using models::KernelLayout;
 
 // The views of layer `layer` of `w` the kernels read.
 models::WeightViews layer_views(const ModelWeights& w, int layer);
@@ -62,7 +57,6 @@ class KernelSet {
   Expected<Kernel*> get(LayerKernel kind, int layer);
   const KernelLayout& layout(LayerKernel kind) const { return layouts_[static_cast<size_t>(kind)]; }
 
-  Pipeline pipeline() const { return pipeline_; }
   // Compiles one load_weights() costs (0 for dynamic).
   int compiles_per_load() const;
   double compile_ms() const { return compile_ms_; }  // total spent compiling so far

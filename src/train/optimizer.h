@@ -63,7 +63,6 @@ class LossScaler {
   LossScaler(double initial, bool dynamic, int64_t growth_interval = 500)
       : scale_(initial), dynamic_(dynamic), growth_interval_(growth_interval) {}
   double scale() const { return scale_; }
-  bool dynamic() const { return dynamic_; }
   // Records a step's outcome; returns true when the step may be applied (finite gradients).
   bool update(bool finite);
   int64_t clean_steps() const { return clean_steps_; }

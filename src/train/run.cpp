@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -13,7 +11,6 @@
 #include "backends/cpu/blas.h"
 #include "core/file.h"
 #include "core/timer.h"
-#include "formats/llama2_model.h"
 #include "train/blzt_state.h"
 
 namespace ane::train {
@@ -80,9 +77,15 @@ Status write_checkpoint(const Trainer& t, const RunState& state, const RunOption
   meta["run"] = state.to_json(o.seed);
   ANE_RETURN_IF_ERROR(save_checkpoint(path, meta, t.state_tensors()));
   if (o.keep_last <= 0 || path != o.ckpt) return {};
-  ANE_RETURN_IF_ERROR(save_checkpoint(path + "." + std::to_string(t.steps_done()), meta, t.state_tensors()));
-  // the step-stamped copies, oldest first
+  // The stamped copy is a second name for the file just written: the next save replaces
+  // `path` by a rename, so the copy keeps these bytes. Without hard links, write it again.
   namespace fs = std::filesystem;
+  const std::string stamped = path + "." + std::to_string(t.steps_done());
+  std::error_code link_error;
+  fs::remove(stamped, link_error);
+  fs::create_hard_link(path, stamped, link_error);
+  if (link_error) ANE_RETURN_IF_ERROR(save_checkpoint(stamped, meta, t.state_tensors()));
+  // the step-stamped copies, oldest first
   const fs::path base(path);
   const fs::path dir = base.has_parent_path() ? base.parent_path() : fs::path(".");
   std::vector<std::pair<int64_t, fs::path>> copies;
@@ -141,9 +144,7 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
   if (o.resume) {
     if (o.ckpt.empty()) return invalid_argument("--resume needs --ckpt");
     ANE_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(o.ckpt));
-    int32_t magic = 0;
-    if (file.size() >= sizeof magic) std::memcpy(&magic, file.bytes().data(), sizeof magic);
-    if (magic == kBlztMagic) {
+    if (model_file_kind(file.bytes()) == ModelFileKind::kBlzt) {
       ANE_ASSIGN_OR_RETURN(BlztCheckpoint blzt, parse_blzt(file.bytes(), o.ckpt));
       ANE_ASSIGN_OR_RETURN(resumed, checkpoint_from_blzt(blzt));
       // keep the original's file in its format; the full state goes beside it

@@ -28,7 +28,7 @@ class ScopedTime {
 // dw[out, in] += dy[out, S] x[in, S]^T.
 void weight_grad(std::vector<float>& dw, const std::vector<float>& dy, const std::vector<float>& x, int64_t out,
                  int64_t in, int64_t S, ThreadPool& pool) {
-  cpu::sgemm({dy.data(), S, 1}, {x.data(), 1, S}, dw.data(), in, out, in, S, 1.0f, &pool);
+  linear_weight_grad(dw, dy, x, static_cast<int>(out), static_cast<int>(in), static_cast<int>(S), &pool);
 }
 
 void add_scaled(std::vector<float>& y, const std::vector<float>& x, float a) {
@@ -58,7 +58,7 @@ Trainer::Trainer(Engine& engine, ModelWeights weights, TrainerOptions options, A
       adam_(std::move(adam)),
       grads_(std::move(grads)),
       scaler_(options.loss_scale, options.dynamic_loss_scale),
-      pool_(options.threads > 0 ? options.threads : default_thread_count()) {}
+      pool_(options.threads) {}
 
 Trainer::~Trainer() = default;
 
@@ -179,10 +179,10 @@ Expected<double> Trainer::classifier_loss(std::span<const uint16_t> targets, boo
   rmsnorm(b.xf, x, weights_.rms_final, c.dim, c.seq_len, eps);
   const std::span<const float> wc = weights_.output_weights();
   cpu::sgemm({wc.data(), D, 1}, {b.xf.data(), S, 1}, b.logits.data(), S, V, S, D, 0.0f, &pool_);
-  ANE_ASSIGN_OR_RETURN(float loss, cross_entropy(b.dlogits, b.logits, targets, c.vocab_size, c.seq_len));
+  // dlogits carry the loss scale from here on (the kernels see fp16 gradients)
+  ANE_ASSIGN_OR_RETURN(float loss, cross_entropy(b.dlogits, b.logits, targets, c.vocab_size, c.seq_len,
+                                                 static_cast<float>(scaler_.scale())));
   if (!backward) return static_cast<double>(loss);
-  const float scale = static_cast<float>(scaler_.scale());
-  for (float& g : b.dlogits) g *= scale;
   std::vector<float>& dwc = c.shared_classifier ? grads_.embedding : grads_.classifier;
   cpu::sgemm({b.dlogits.data(), S, 1}, {b.xf.data(), 1, S}, dwc.data(), D, V, D, S, 1.0f, &pool_);
   cpu::sgemm({wc.data(), 1, D}, {b.dlogits.data(), S, 1}, b.dxn.data(), S, D, S, V, 0.0f, &pool_);
@@ -345,8 +345,6 @@ Expected<StepReport> Trainer::step() {
   }
   return r;
 }
-
-Status Trainer::reload_kernels() { return kernels_->load_weights(weights_); }
 
 std::vector<TensorView> Trainer::state_tensors() const {
   std::vector<TensorView> out;

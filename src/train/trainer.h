@@ -68,9 +68,6 @@ class Trainer {
   Expected<double> loss(std::span<const uint16_t> window);
   // Applies the gradients accumulated since the last step (averaged over those windows).
   Expected<StepReport> step();
-  // Recompiles / repacks the kernels from the current weights (after kernels_stale, with a
-  // fresh compile budget).
-  Status reload_kernels();
 
   // The state a checkpoint holds: views of every tensor ("model.*", "adam.m.*", "adam.v.*",
   // valid while the trainer lives and does not step) and meta (model, step, adam_t, loss
@@ -81,15 +78,10 @@ class Trainer {
 
   const ModelConfig& config() const { return weights_.config; }
   const ModelWeights& weights() const { return weights_; }
-  const ModelWeights& grads() const { return grads_; }
   const AdamW& adam() const { return adam_; }
-  AdamW& adam() { return adam_; }
   int64_t steps_done() const { return steps_done_; }
-  void set_steps_done(int64_t s) { steps_done_ = s; }
   const LossScaler& loss_scaler() const { return scaler_; }
-  LossScaler& loss_scaler() { return scaler_; }
   const TrainerOptions& options() const { return options_; }
-  const KernelSet& kernels() const { return *kernels_; }
   KernelSet& kernels() { return *kernels_; }
   TrainerTimes times() const;
 

@@ -93,18 +93,10 @@ inline std::unique_ptr<Engine> make_engine() {
 // A compiled one-input one-output fp16 kernel with its layout.
 struct RunnableKernel {
   std::unique_ptr<Kernel> kernel;
-  mil::TensorType in, out;
-  int64_t seq = 0;
-  std::vector<models::StreamedWeight> streamed;
-  std::string name;
+  models::KernelLayout layout;
 
   // Packs `weights` once (streamed kernels); activations are written per run.
   Status set_weights(const models::WeightViews& weights) {
-    models::KernelProgram layout;
-    layout.name = name;
-    layout.inputs = {in};
-    layout.seq = seq;
-    layout.streamed = streamed;
     auto surface = kernel->input(0);
     return models::pack_streamed_weights(
         layout, weights, {reinterpret_cast<half_bits*>(surface->data()), surface->size() / 2});
@@ -116,15 +108,16 @@ struct RunnableKernel {
     int64_t ch = 0;
     for (const Vec* a : acts) {
       const std::vector<float> f = to_float(*a);
-      Status s = models::write_channels(in_halves, in, ch, f, seq);
+      Status s = models::write_channels(in_halves, layout.input, ch, f, layout.seq);
       EXPECT_TRUE(s.ok()) << s.to_string();
-      ch += static_cast<int64_t>(a->size()) / seq;
+      ch += static_cast<int64_t>(a->size()) / layout.seq;
     }
     Status s = kernel->run();
-    EXPECT_TRUE(s.ok()) << name << ": " << s.to_string();
+    EXPECT_TRUE(s.ok()) << layout.name << ": " << s.to_string();
     auto o = kernel->output(0);
-    std::vector<float> out_f(static_cast<size_t>(out.shape[1] * seq));
-    Status r = models::read_channels({reinterpret_cast<const half_bits*>(o->data()), o->size() / 2}, out, 0, out_f, seq);
+    std::vector<float> out_f(static_cast<size_t>(layout.output.shape[1] * layout.seq));
+    Status r = models::read_channels({reinterpret_cast<const half_bits*>(o->data()), o->size() / 2}, layout.output, 0,
+                                     out_f, layout.seq);
     EXPECT_TRUE(r.ok()) << r.to_string();
     return out_f;
   }
@@ -136,16 +129,12 @@ inline RunnableKernel compile_checked(Engine& engine, Expected<models::KernelPro
   RunnableKernel r;
   if (!program.ok()) return r;
   expect_round_trip(*program);
-  r.in = program->inputs.at(0);
-  r.out = program->outputs.at(0);
-  r.seq = program->seq;
-  r.streamed = program->streamed;
-  r.name = program->name;
+  r.layout = program->layout();
   auto k = models::compile_kernel(engine, std::move(program).value());
   EXPECT_TRUE(k.ok()) << k.error().to_string();
   if (!k.ok()) return r;
   r.kernel = std::move(k).value();
-  if (weights != nullptr && !r.streamed.empty()) {
+  if (weights != nullptr && !r.layout.streamed.empty()) {
     Status s = r.set_weights(*weights);
     EXPECT_TRUE(s.ok()) << s.to_string();
   }

@@ -112,12 +112,11 @@ TEST_P(KernelTest, FusedProjectionsMatchReference) {
   // Input: x in columns [0, S), then the streamed weights.
   auto in = (*k)->input(0);
   std::span<half_bits> halves{reinterpret_cast<half_bits*>(in->data()), in->size() / 2};
-  models::KernelProgram layout;
   ASSERT_TRUE(models::write_channels(halves, in->type(), 0, to_float(x), S).ok());
   if (source == WeightSource::kStreamed) {
     auto again = gen.ffn_up(source, nullptr);
     ASSERT_TRUE(again.ok());
-    ASSERT_TRUE(models::pack_streamed_weights(*again, w.views, halves).ok());
+    ASSERT_TRUE(models::pack_streamed_weights(again->layout(), w.views, halves).ok());
   }
   ASSERT_TRUE((*k)->run().ok());
   for (size_t o = 0; o < 2; ++o) {
