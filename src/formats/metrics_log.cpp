@@ -5,6 +5,8 @@
 #include <map>
 #include <optional>
 
+#include <nlohmann/json.hpp>
+
 #include "core/file.h"
 #include "formats/json_util.h"
 
@@ -130,6 +132,23 @@ Expected<TrainingMetrics> parse_metrics_log(std::string_view text, const std::st
 Expected<TrainingMetrics> read_metrics_log(const std::string& path) {
   ANE_ASSIGN_OR_RETURN(std::string text, read_text_file(path));
   return parse_metrics_log(text, path);
+}
+
+Expected<MetricsLogWriter> MetricsLogWriter::open(const std::string& path, bool append) {
+  MetricsLogWriter w;
+  w.path_ = path;
+  if (path.empty()) return w;
+  w.out_.open(path, append ? std::ios::app : std::ios::trunc);
+  if (!w.out_) return io_error("cannot open the metrics file '" + path + "' for writing");
+  return w;
+}
+
+Status MetricsLogWriter::write(const nlohmann::json& record) {
+  if (!out_.is_open()) return {};
+  out_ << record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  out_.flush();
+  if (!out_) return io_error("cannot write to the metrics file '" + path_ + "'");
+  return {};
 }
 
 }  // namespace ane

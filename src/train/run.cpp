@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -11,31 +10,11 @@
 #include "backends/cpu/blas.h"
 #include "core/file.h"
 #include "core/timer.h"
+#include "formats/metrics_log.h"
 #include "train/blzt_state.h"
 
 namespace ane::train {
 namespace {
-
-// One JSON object per line, flushed as written so other tools can follow a run.
-class MetricsWriter {
- public:
-  static Expected<MetricsWriter> open(const std::string& path, bool append) {
-    MetricsWriter w;
-    if (path.empty()) return w;
-    w.out_.open(path, append ? std::ios::app : std::ios::trunc);
-    if (!w.out_) return io_error("cannot open the metrics file '" + path + "' for writing");
-    return w;
-  }
-  void write(const nlohmann::json& record) {
-    if (!out_.is_open()) return;
-    // generated samples may hold partial UTF-8 sequences: replace rather than throw
-    out_ << record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
-    out_.flush();
-  }
-
- private:
-  std::ofstream out_;
-};
 
 // Cumulative counters carried across restarts in the checkpoint's meta["run"].
 struct RunState {
@@ -200,12 +179,13 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
   start.val_tokens = data.val_tokens();
   observer.on_start(start);
 
-  ANE_ASSIGN_OR_RETURN(MetricsWriter metrics, MetricsWriter::open(o.metrics, o.resume));
-  metrics.write({{"type", "start"}, {"config", config.to_json()}, {"step", start.first_step}, {"steps", o.steps},
-                 {"params", start.params}, {"accum", o.accum}, {"seq_len", config.seq_len},
-                 {"pipeline", pipeline_name(o.trainer.pipeline)}, {"threads", o.trainer.threads},
-                 {"lr", o.trainer.schedule.lr}, {"flops_per_step", start.flops_per_step},
-                 {"peak_gflops", start.peak_gflops}, {"resumed", o.resume}});
+  ANE_ASSIGN_OR_RETURN(MetricsLogWriter metrics, MetricsLogWriter::open(o.metrics, o.resume));
+  ANE_RETURN_IF_ERROR(metrics.write({{"type", "start"}, {"config", config.to_json()}, {"step", start.first_step},
+                                     {"steps", o.steps}, {"params", start.params}, {"accum", o.accum},
+                                     {"seq_len", config.seq_len}, {"pipeline", pipeline_name(o.trainer.pipeline)},
+                                     {"threads", o.trainer.threads}, {"lr", o.trainer.schedule.lr},
+                                     {"flops_per_step", start.flops_per_step}, {"peak_gflops", start.peak_gflops},
+                                     {"resumed", o.resume}}));
 
   double last_loss = 0;
   auto save = [&](const std::string& path) -> Status {
@@ -223,7 +203,8 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
     const bool best = !state.best_val_loss || val < *state.best_val_loss;
     if (best) state.best_val_loss = val;
     observer.on_eval(trainer->steps_done(), val, best);
-    metrics.write({{"type", "eval"}, {"step", trainer->steps_done()}, {"val_loss", val}, {"val_ppl", std::exp(val)}});
+    ANE_RETURN_IF_ERROR(
+        metrics.write({{"type", "eval"}, {"step", trainer->steps_done()}, {"val_loss", val}, {"val_ppl", std::exp(val)}}));
     if (best && !o.ckpt.empty()) ANE_RETURN_IF_ERROR(save(o.ckpt + ".best"));
     return {};
   };
@@ -231,10 +212,9 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
     if (!o.sample) return {};
     ANE_ASSIGN_OR_RETURN(std::string text, o.sample(trainer->weights()));
     observer.on_sample(trainer->steps_done(), text);
-    metrics.write({{"type", "sample"}, {"step", trainer->steps_done()}, {"text", text}});
-    return {};
+    return metrics.write({{"type", "sample"}, {"step", trainer->steps_done()}, {"text", text}});
   };
-  auto finish = [&](bool restarting) {
+  auto finish = [&](bool restarting) -> Status {
     const RunState t = totals();
     RunEnd end;
     end.steps = trainer->steps_done();
@@ -247,8 +227,8 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
     end.restarting = restarting;
     end.best_val_loss = state.best_val_loss;
     observer.on_end(end);
-    metrics.write({{"type", "end"}, {"step", end.steps}, {"compile_ms", end.compile_ms}, {"train_ms", end.train_ms},
-                   {"wall_ms", end.wall_ms}, {"restarting", restarting}});
+    return metrics.write({{"type", "end"}, {"step", end.steps}, {"compile_ms", end.compile_ms},
+                          {"train_ms", end.train_ms}, {"wall_ms", end.wall_ms}, {"restarting", restarting}});
   };
 
   if (start.first_step == 0 && o.eval_every > 0) ANE_RETURN_IF_ERROR(evaluate_now());
@@ -272,16 +252,18 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
     state.train_ms += rs.ms;
     ++state.steps_timed;
     observer.on_step(rs, o.steps);
-    metrics.write({{"type", "step"}, {"step", report.step}, {"loss", loss}, {"lr", report.lr}, {"ms", rs.ms},
-                   {"tok_s", rs.tok_s}, {"grad_norm", std::isfinite(report.grad_norm) ? report.grad_norm : -1.0},
-                   {"loss_scale", report.loss_scale}, {"skipped", !report.applied}, {"mfu", rs.mfu}});
+    ANE_RETURN_IF_ERROR(metrics.write({{"type", "step"}, {"step", report.step}, {"loss", loss}, {"lr", report.lr},
+                                       {"ms", rs.ms}, {"tok_s", rs.tok_s},
+                                       {"grad_norm", std::isfinite(report.grad_norm) ? report.grad_norm : -1.0},
+                                       {"loss_scale", report.loss_scale}, {"skipped", !report.applied},
+                                       {"mfu", rs.mfu}}));
     const int64_t done = report.step;
     if (o.eval_every > 0 && done % o.eval_every == 0 && done < o.steps) ANE_RETURN_IF_ERROR(evaluate_now());
     if (o.sample_every > 0 && done % o.sample_every == 0 && done < o.steps) ANE_RETURN_IF_ERROR(sample_now());
     if (report.kernels_stale) {
       if (o.ckpt.empty()) return invalid_argument("the static pipeline spent its compile budget and needs --ckpt to restart");
       ANE_RETURN_IF_ERROR(save(o.ckpt));
-      finish(/*restarting=*/true);
+      ANE_RETURN_IF_ERROR(finish(/*restarting=*/true));
       return RunOutcome::kRestart;
     }
     if (o.save_every > 0 && done % o.save_every == 0 && done < o.steps && !o.ckpt.empty()) {
@@ -293,7 +275,7 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
     if (o.sample_every > 0) ANE_RETURN_IF_ERROR(sample_now());
   }
   if (!o.ckpt.empty()) ANE_RETURN_IF_ERROR(save(o.ckpt));
-  finish(/*restarting=*/false);
+  ANE_RETURN_IF_ERROR(finish(/*restarting=*/false));
   return RunOutcome::kFinished;
 }
 
