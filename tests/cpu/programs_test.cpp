@@ -115,6 +115,44 @@ TEST(CpuPrograms, EveryPassCanBeTurnedOff) {
   EXPECT_EQ(s.fused_ops + s.taps + s.view_ops + s.folded_ops, 0);
 }
 
+// A surface packed as the streamed kernels pack theirs: activations in the first S columns,
+// weight blocks in the columns after them. Slices that only GEMMs read are read in place
+// (either transpose, conv, linear); a contiguous slice is a view; a slice an elementwise op
+// also reads, or that is an output, is copied.
+TEST(CpuPrograms, SlicesFeedingGemmsAreReadInPlace) {
+  constexpr int64_t S = 7, W = S + 10;
+  Builder b;
+  Value* x = b.input("x", {DType::kFp16, {1, 10, 1, W}});
+  Value* act = b.slice_by_size(x, {0, 0, 0, 0}, {1, 6, 1, S});
+  Value* act2 = b.reshape(act, {6, S});
+  Value* wa = b.reshape(b.slice_by_size(x, {0, 0, 0, S}, {1, 10, 1, 6}), {10, 6});
+  Value* wb = b.reshape(b.slice_by_size(x, {0, 0, 0, S + 6}, {1, 6, 1, 4}), {6, 4});
+  Value* q = b.reshape(b.slice_by_size(x, {0, 0, 0, 0}, {1, 10, 1, S}), {10, S});
+  b.output(b.matmul(wa, act2));
+  b.output(b.matmul(wb, act2, true, false));
+  b.output(b.matmul(q, act2, false, true));
+  b.output(b.conv(act, weight(b, "wc", {3, 6, 1, 1}, 11)));
+  b.output(b.linear(wa, b.const_tensor("wl", mil::Constant::float_tensor(DType::kFp16, {5, 6}, weights(30, 12)))));
+  Value* e = b.slice_by_size(x, {0, 6, 0, 0}, {1, 4, 1, S});
+  b.output(b.conv(e, weight(b, "we", {2, 4, 1, 1}, 13)));
+  b.output(b.mul(e, 2.0));
+  Value* rows = b.slice_by_size(x, {0, 2, 0, 0}, {1, 3, 1, W});
+  b.output(b.mul(rows, rows));
+  b.output(b.slice_by_size(x, {0, 1, 0, 2}, {1, 2, 1, 3}));
+  auto p = finish(b);
+  const mil::Function& fn = *p->functions[0];
+  compare_both(fn, "slices read in place");
+  auto exe = make_cpu_backend()->compile(fn, {});
+  ASSERT_TRUE(exe.ok()) << exe.error().to_string();
+  std::mt19937 rng(5);
+  Io io(fn, random_inputs(fn, rng));
+  std::vector<StepProfile> steps;
+  ASSERT_TRUE((*exe)->profile(io.buffers(), steps).ok());
+  int copies = 0;
+  for (const auto& st : steps) copies += st.op_type == "slice_by_size";
+  EXPECT_EQ(copies, 2);  // e (an elementwise reader) and the output slice
+}
+
 TEST(CpuPrograms, FoldsConstantsAndDropsDeadAndDuplicateOps) {
   Builder b;
   Value* x = b.input("x", {DType::kFp32, {1, 8, 1, 5}});

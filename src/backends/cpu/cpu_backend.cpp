@@ -1,9 +1,9 @@
 // The CPU backend's compiler and executable.
 //
 // compile(): graph analysis (DCE, CSE) -> storage pass (each value gets a root buffer and
-// an offset: constants and folded values in constant buffers, views and concat taps inside
-// other roots, fused elementwise chains in their head's root, everything else a fresh arena
-// root with a live interval) -> memory plan (arena offsets) -> lowering pass (each op's
+// an offset: constants and folded values in constant buffers, views, slices read in place
+// and concat taps inside other roots, fused elementwise chains in their head's root,
+// everything else a fresh arena root with a live interval) -> memory plan (arena offsets) -> lowering pass (each op's
 // family builds a step over bound pointers; folded ops run at once). run(): decode inputs
 // into the arena, run the steps, encode outputs.
 #include "backends/cpu/cpu_backend.h"
@@ -203,6 +203,10 @@ class PlanCompiler final : public LowerCtx {
   }
   const mil::Value* canonical(const mil::Value* v) const override { return graph_.canonical(v); }
   const float* data(const mil::Value* v) const override { return pointer(graph_.canonical(v)); }
+  int64_t row_stride(const mil::Value* v, int64_t row_length) const override {
+    auto it = row_strides_.find(graph_.canonical(v));
+    return it != row_strides_.end() ? it->second : row_length;
+  }
   float* mutable_data(const mil::Value* v) override { return pointer(graph_.canonical(v)); }
   bool is_constant(const mil::Value* v) const override {
     const mil::Value* c = graph_.canonical(v);
@@ -219,7 +223,10 @@ class PlanCompiler final : public LowerCtx {
   void count_uses() {
     for (const mil::Op* op : graph_.ops) {
       for (const auto& [name, a] : op->args) {
-        for (const mil::Value* v : a.values) ++uses_[graph_.canonical(v)];
+        for (const mil::Value* v : a.values) {
+          ++uses_[graph_.canonical(v)];
+          readers_[graph_.canonical(v)].push_back({op, name});
+        }
       }
     }
     for (const mil::Value* v : fn_.outputs) ++uses_[graph_.canonical(v)];
@@ -316,7 +323,14 @@ class PlanCompiler final : public LowerCtx {
       return {};
     }
     if (bo_.views_and_taps && is_view_op(op.type)) {
-      loc_[op.outputs[0]] = loc_.at(arg(op, "x"));
+      const mil::Value* x = arg(op, "x");
+      loc_[op.outputs[0]] = loc_.at(x);
+      if (auto it = row_strides_.find(x); it != row_strides_.end()) row_strides_[op.outputs[0]] = it->second;
+      ++exe_.info.view_ops;
+      return {};
+    }
+    if (bo_.views_and_taps && op.type == "slice_by_size" && slice_in_place(op)) {
+      in_place_.insert(&op);
       ++exe_.info.view_ops;
       return {};
     }
@@ -358,6 +372,59 @@ class PlanCompiler final : public LowerCtx {
       }
     }
     ++exe_.info.fused_ops;
+    return true;
+  }
+
+  // A slice whose elements are contiguous in x is a view of x. One whose elements are rows
+  // of equal length, evenly apart in x (a block of channels x columns of a [1, C, 1, W]
+  // surface), is read in place when every reader is a GEMM operand that takes a row stride.
+  // Either way no step runs; other slices are copied.
+  bool slice_in_place(const mil::Op& op) {
+    const mil::Value* x = arg(op, "x");
+    const mil::Value* out = op.outputs[0];
+    auto begin = ref::ints_arg(op, "begin");
+    auto size = ref::ints_arg(op, "size");
+    const std::vector<int64_t>& shape = x->type.shape;
+    if (row_strides_.count(x) || !begin.ok() || !size.ok() || begin->size() != shape.size() ||
+        size->size() != shape.size() || out->type.num_elements() == 0) {
+      return false;
+    }
+    // The region's axes, innermost first, as (count, stride in x); axes of one element
+    // dropped, axes x walks contiguously merged.
+    std::vector<std::pair<int64_t, int64_t>> axes;
+    int64_t base = 0, stride = 1;
+    for (size_t d = shape.size(); d-- > 0;) {
+      const int64_t b = (*begin)[d] < 0 ? (*begin)[d] + shape[d] : (*begin)[d];
+      const int64_t n = (*size)[d] == -1 ? shape[d] - b : (*size)[d];
+      if (b < 0 || n < 1 || b + n > shape[d]) return false;  // the lowering reports it
+      base += b * stride;
+      if (n > 1) {
+        if (!axes.empty() && axes.back().first * axes.back().second == stride) {
+          axes.back().first *= n;
+        } else {
+          axes.push_back({n, stride});
+        }
+      }
+      stride *= shape[d];
+    }
+    const bool contiguous = axes.empty() || (axes.size() == 1 && axes[0].second == 1);
+    const bool rows = axes.size() == 2 && axes[0].second == 1 && all_read_as_gemm_rows(out, axes[0].first);
+    if (!contiguous && !rows) return false;
+    const Loc l = loc_.at(x);
+    loc_[out] = {l.root, l.offset + base};
+    if (rows) row_strides_[out] = axes[1].second;
+    return true;
+  }
+
+  // True when every reader of v (through views) is a GEMM operand reading rows `cols` long.
+  bool all_read_as_gemm_rows(const mil::Value* v, int64_t cols) const {
+    auto it = readers_.find(v);
+    if (it == readers_.end() || static_cast<int>(it->second.size()) != uses_.at(v)) return false;  // also a function output
+    for (const auto& [op, name] : it->second) {
+      const bool ok = is_view_op(op->type) && name == "x" ? all_read_as_gemm_rows(graph_.canonical(op->outputs[0]), cols)
+                                                          : gemm_reads_strided(*op, name, cols);
+      if (!ok) return false;
+    }
     return true;
   }
 
@@ -441,7 +508,10 @@ class PlanCompiler final : public LowerCtx {
   // --- lowering pass ----------------------------------------------------------------
   Status lower_ops() {
     for (const mil::Op* op : graph_.ops) {
-      if (op->type == "const" || (bo_.views_and_taps && is_view_op(op->type) && !folded_.count(op))) continue;
+      if (op->type == "const" || (bo_.views_and_taps && is_view_op(op->type) && !folded_.count(op)) ||
+          in_place_.count(op)) {
+        continue;
+      }
       auto chain = chain_of_.find(op);
       if (chain != chain_of_.end() && !folded_.count(op)) {
         const auto& members = chains_[static_cast<size_t>(chain->second)];
@@ -530,8 +600,11 @@ class PlanCompiler final : public LowerCtx {
   CpuExecutable& exe_;
   compiler::GraphAnalysis graph_;
   std::unordered_map<const mil::Value*, int> uses_;
+  std::unordered_map<const mil::Value*, std::vector<std::pair<const mil::Op*, std::string>>> readers_;
+  std::unordered_map<const mil::Value*, int64_t> row_strides_;  // slices read in place by GEMMs
   std::unordered_map<const mil::Value*, Loc> loc_;
   std::unordered_set<const mil::Op*> folded_;
+  std::unordered_set<const mil::Op*> in_place_;  // slices that are views
   std::unordered_set<const mil::Value*> taps_;
   std::vector<std::vector<const mil::Op*>> chains_;
   std::unordered_map<const mil::Op*, int> chain_of_;

@@ -60,11 +60,11 @@ Error not_fast(const mil::Op& op, const std::string& why) {
   return ref::op_error(op, "", why, ErrorCode::kUnsupported);
 }
 
-// y[n] = w [Cout, Cin] @ x[n] [Cin, HW] (+ bias per output channel).
-Expected<StepFn> lower_conv(const mil::Op& op, LowerCtx& ctx) {
-  const mil::Value* x = ctx.arg(op, "x");
-  const mil::Value* w = ctx.arg(op, "weight");
-  const mil::Value* bias = ctx.arg(op, "bias");
+// A convolution that is one GEMM per batch item: 1x1 kernel, stride 1, no padding, one group.
+Expected<bool> conv_is_gemm(const mil::Op& op) {
+  const mil::Value* x = op.arg_value("x");
+  const mil::Value* w = op.arg_value("weight");
+  if (x == nullptr || w == nullptr) return false;
   ANE_ASSIGN_OR_RETURN(int64_t groups, ref::int_arg(op, "groups", 1));
   const int spatial = x->type.rank() - 2;
   ANE_ASSIGN_OR_RETURN(std::vector<int64_t> strides, ref::ints_arg(op, "strides", std::vector<int64_t>(static_cast<size_t>(std::max(spatial, 0)), 1)));
@@ -75,12 +75,21 @@ Expected<StepFn> lower_conv(const mil::Op& op, LowerCtx& ctx) {
   }
   const bool one_by_one = spatial >= 1 && w->type.rank() == x->type.rank() &&
                           std::all_of(w->type.shape.begin() + 2, w->type.shape.end(), [](int64_t d) { return d == 1; });
-  const bool plain = groups == 1 && std::all_of(strides.begin(), strides.end(), [](int64_t s) { return s == 1; }) &&
-                     std::all_of(pad.begin(), pad.end(), [](int64_t p) { return p == 0; });
-  if (!one_by_one || !plain) return not_fast(op, "only 1x1 convolutions run as GEMM");
+  return one_by_one && groups == 1 && std::all_of(strides.begin(), strides.end(), [](int64_t s) { return s == 1; }) &&
+         std::all_of(pad.begin(), pad.end(), [](int64_t p) { return p == 0; });
+}
+
+// y[n] = w [Cout, Cin] @ x[n] [Cin, HW] (+ bias per output channel).
+Expected<StepFn> lower_conv(const mil::Op& op, LowerCtx& ctx) {
+  ANE_ASSIGN_OR_RETURN(bool gemm, conv_is_gemm(op));
+  if (!gemm) return not_fast(op, "only 1x1 convolutions run as GEMM");
+  const mil::Value* x = ctx.arg(op, "x");
+  const mil::Value* w = ctx.arg(op, "weight");
+  const mil::Value* bias = ctx.arg(op, "bias");
   const mil::Value* y = op.outputs[0];
   const int64_t batch = x->type.shape[0], cin = x->type.shape[1], cout = w->type.shape[0];
   const int64_t hw = x->type.num_elements() / (batch * cin);
+  const int64_t x_rows = ctx.row_stride(x, hw);
   const float* xp = ctx.data(x);
   const float* wp = ctx.data(w);
   const float* bp = bias ? ctx.data(bias) : nullptr;
@@ -90,7 +99,7 @@ Expected<StepFn> lower_conv(const mil::Op& op, LowerCtx& ctx) {
   return StepFn([=] {
     for (int64_t n = 0; n < batch; ++n) {
       float* yn = yp + n * cout * hw;
-      sgemm({wp, cin, 1}, {xp + n * cin * hw, hw, 1}, yn, hw, cout, hw, cin, 0.0f, &rt->pool);
+      sgemm({wp, cin, 1}, {xp + n * cin * hw, x_rows, 1}, yn, hw, cout, hw, cin, 0.0f, &rt->pool);
       if (bp) k->add_row_bias(yn, bp, cout, hw);
     }
     return Status();
@@ -110,8 +119,10 @@ Expected<StepFn> lower_matmul(const mil::Op& op, LowerCtx& ctx) {
   if (!d.valid) return ref::op_error(op, "y", "operands do not multiply");
   const bool tx = x->type.rank() > 1 && tx_arg, ty = y->type.rank() > 1 && ty_arg;
   const int64_t m = d.m, n = d.n, kk = d.k;
-  const MatrixRef a{ctx.data(x), tx ? 1 : kk, tx ? m : 1};
-  const MatrixRef b{ctx.data(y), ty ? 1 : n, ty ? kk : 1};
+  // Stored rows are shape.back() long (a transpose only swaps the strides).
+  const int64_t x_rows = ctx.row_stride(x, x->type.shape.back()), y_rows = ctx.row_stride(y, y->type.shape.back());
+  const MatrixRef a{ctx.data(x), tx ? 1 : x_rows, tx ? x_rows : 1};
+  const MatrixRef b{ctx.data(y), ty ? 1 : y_rows, ty ? y_rows : 1};
   std::vector<BatchPair> batches;
   ref::for_each_broadcast<2>(d.batch_out, {&d.batch_x, &d.batch_y}, [&](int64_t, const std::array<int64_t, 2>& o) {
     batches.push_back({o[0] * m * kk, o[1] * kk * n});
@@ -141,13 +152,14 @@ Expected<StepFn> lower_linear(const mil::Op& op, LowerCtx& ctx) {
   const mil::Value* bias = ctx.arg(op, "bias");
   const int64_t din = w->type.shape[1], dout = w->type.shape[0];
   const int64_t rows = x->type.num_elements() / std::max<int64_t>(din, 1);
+  const int64_t x_rows = ctx.row_stride(x, din);
   const float* xp = ctx.data(x);
   const float* wp = ctx.data(w);
   const float* bp = bias ? ctx.data(bias) : nullptr;
   float* out = ctx.mutable_data(op.outputs[0]);
   Runtime* rt = &ctx.runtime();
   return StepFn([=] {
-    sgemm({xp, din, 1}, {wp, 1, din}, out, dout, rows, dout, din, 0.0f, &rt->pool);
+    sgemm({xp, x_rows, 1}, {wp, 1, din}, out, dout, rows, dout, din, 0.0f, &rt->pool);
     if (bp) {
       for (int64_t r = 0; r < rows; ++r) {
         for (int64_t o = 0; o < dout; ++o) out[r * dout + o] += bp[o];
@@ -163,9 +175,30 @@ constexpr FamilyEntry kGemmOps[] = {
     {"linear", lower_linear},
 };
 
+int64_t product(std::span<const int64_t> dims) {
+  int64_t p = 1;
+  for (int64_t d : dims) p *= d;
+  return p;
+}
+
 }  // namespace
 
 std::span<const FamilyEntry> gemm_ops() { return kGemmOps; }
+
+bool gemm_reads_strided(const mil::Op& op, std::string_view arg, int64_t cols) {
+  const mil::Value* v = op.arg_value(arg);
+  if (v == nullptr) return false;
+  const std::vector<int64_t>& s = v->type.shape;
+  if (op.type == "matmul" && (arg == "x" || arg == "y")) {  // one matrix: no batch offsets
+    return s.size() >= 2 && s.back() == cols && product(std::span(s).first(s.size() - 2)) == 1;
+  }
+  if (op.type == "linear" && arg == "x") return !s.empty() && s.back() == cols;
+  if (op.type == "conv" && arg == "x") {  // one batch item, [Cin, spatial]
+    auto gemm = conv_is_gemm(op);
+    return gemm.ok() && *gemm && s.size() >= 3 && s[0] == 1 && product(std::span(s).subspan(2)) == cols;
+  }
+  return false;
+}
 
 }  // namespace ane::cpu
 

@@ -3,7 +3,8 @@
 // Every value lives in fp32 (integer and bool values too, kept integral) at a pointer fixed
 // at compile time: in the arena (intermediates, inputs; shared by the memory planner), in a
 // constant buffer (consts, pre-converted to fp32, and folded ops), or inside another value's
-// buffer (views: reshape/squeeze/expand_dims/identity; concat taps). A family's lower
+// buffer (views: reshape/squeeze/expand_dims/identity, contiguous slices; concat taps; slices
+// read in place as row-strided GEMM operands). A family's lower
 // function reads its op's operands through LowerCtx and returns a StepFn that captures only
 // those pointers and plain parameters; running it allocates nothing.
 #pragma once
@@ -42,6 +43,10 @@ class LowerCtx {
   virtual const mil::Value* arg(const mil::Op& op, std::string_view name) const = 0;
   virtual const mil::Value* canonical(const mil::Value* v) const = 0;
   virtual const float* data(const mil::Value* v) const = 0;  // where v's elements are
+  // The distance between v's rows when v is read as a matrix with `row_length` columns:
+  // row_length, unless v is a slice read in place (only GEMM operands can be, see
+  // gemm_reads_strided).
+  virtual int64_t row_stride(const mil::Value* v, int64_t row_length) const = 0;
   virtual float* mutable_data(const mil::Value* v) = 0;      // an op's output
   virtual bool is_constant(const mil::Value* v) const = 0;
   // True when v was written in place by its producer (a concat tap): no copy needed.
@@ -60,6 +65,10 @@ struct FamilyEntry {
 
 // The fast families (one file each); ops not listed run through fallback.cpp.
 std::span<const FamilyEntry> gemm_ops();
+// True when the gemm family's lowering of `op` reads its operand `arg` through
+// LowerCtx::row_stride as a matrix of rows `cols` long: that operand may then be a slice
+// whose rows are apart in its source.
+bool gemm_reads_strided(const mil::Op& op, std::string_view arg, int64_t cols);
 std::span<const FamilyEntry> reduce_ops();
 std::span<const FamilyEntry> shape_ops();
 std::span<const FamilyEntry> cast_ops();
