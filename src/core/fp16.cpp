@@ -99,6 +99,49 @@ __attribute__((target("avx,f16c"))) static void floats_to_halves_f16c(half_bits*
   }
   for (; i < n; ++i) dst[i] = static_cast<half_bits>(_cvtss_sh(src[i], _MM_FROUND_TO_NEAREST_INT));
 }
+
+// Transposes the 8 x 8 block whose rows are a[0..7] in place.
+__attribute__((target("avx"))) static void transpose8x8(__m256 a[8]) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(a[i], a[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(a[i], a[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  for (int i = 0; i < 4; ++i) {
+    a[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+    a[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+  }
+}
+
+__attribute__((target("avx,f16c"))) static void floats_to_halves_transposed_f16c(half_bits* dst, int64_t dst_stride,
+                                                                                 const float* src, int64_t src_stride,
+                                                                                 int64_t rows, int64_t cols) {
+  int64_t c0 = 0;
+  for (; c0 + 8 <= cols; c0 += 8) {  // eight source rows at a time, read along their length
+    int64_t r0 = 0;
+    for (; r0 + 8 <= rows; r0 += 8) {
+      __m256 a[8];
+      for (int i = 0; i < 8; ++i) a[i] = _mm256_loadu_ps(src + (c0 + i) * src_stride + r0);
+      transpose8x8(a);
+      for (int i = 0; i < 8; ++i) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + (r0 + i) * dst_stride + c0),
+                         _mm256_cvtps_ph(a[i], _MM_FROUND_TO_NEAREST_INT));
+      }
+    }
+    for (; r0 < rows; ++r0) {
+      for (int64_t c = c0; c < c0 + 8; ++c) dst[r0 * dst_stride + c] = float_to_half_f16c(src[c * src_stride + r0]);
+    }
+  }
+  for (; c0 < cols; ++c0) {
+    for (int64_t r = 0; r < rows; ++r) dst[r * dst_stride + c0] = float_to_half_f16c(src[c0 * src_stride + r]);
+  }
+}
 #endif
 
 float bf16_to_float(uint16_t h) { return float_of(static_cast<uint32_t>(h) << 16); }
@@ -138,6 +181,16 @@ void floats_to_halves(half_bits* dst, const float* src, size_t n) {
   if (fp16_uses_f16c()) return floats_to_halves_f16c(dst, src, n);
 #endif
   for (size_t i = 0; i < n; ++i) dst[i] = float_to_half_ref(src[i]);
+}
+
+void floats_to_halves_transposed(half_bits* dst, int64_t dst_stride, const float* src, int64_t src_stride,
+                                 int64_t rows, int64_t cols) {
+#if defined(__x86_64__)
+  if (fp16_uses_f16c()) return floats_to_halves_transposed_f16c(dst, dst_stride, src, src_stride, rows, cols);
+#endif
+  for (int64_t c = 0; c < cols; ++c) {
+    for (int64_t r = 0; r < rows; ++r) dst[r * dst_stride + c] = float_to_half_ref(src[c * src_stride + r]);
+  }
 }
 
 }  // namespace ane

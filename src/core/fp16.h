@@ -25,6 +25,10 @@ inline float round_to_half(float f) { return half_to_float(float_to_half(f)); }
 // Bulk conversion of n values; dst and src must not overlap.
 void halves_to_floats(float* dst, const half_bits* src, size_t n);
 void floats_to_halves(half_bits* dst, const float* src, size_t n);
+// dst[r * dst_stride + c] = half(src[c * src_stride + r]) for r < rows, c < cols: a
+// transpose and a conversion in one pass (8 x 8 register blocks with F16C).
+void floats_to_halves_transposed(half_bits* dst, int64_t dst_stride, const float* src, int64_t src_stride,
+                                 int64_t rows, int64_t cols);
 
 // True when the bulk converters use the F16C instructions on this CPU.
 bool fp16_uses_f16c();

@@ -1,6 +1,6 @@
 // fp32 matrices into fp16 blocks, optionally transposed: the one conversion behind baked weight
-// blobs and streamed weight columns. Transposes go through small tiles so that reads and the
-// vectorised F16C conversions both run along contiguous rows.
+// blobs and streamed weight columns. Transposes convert 8 x 8 register blocks, reading eight
+// source rows along their length at a time (a strided column walk is memory-latency bound).
 #pragma once
 
 #include <cstdint>

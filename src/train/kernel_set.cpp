@@ -109,9 +109,11 @@ Expected<Kernel*> KernelSet::get(LayerKernel kind, int layer) {
   Kernel* k = kernels_[ki][slot].get();
   if (pipeline_ == Pipeline::kDynamic && has_weights(kind) && packed_layer_[ki] != layer) {
     if (weights_ == nullptr) return invalid_argument("kernel set: weights not loaded");
+    const Timer timer;
     ANE_RETURN_IF_ERROR(
         models::pack_streamed_weights(layouts_[ki], layer_views(*weights_, layer), input_halves(*k), pool_));
     packed_layer_[ki] = layer;
+    streaming_ms_ += timer.ms();
   }
   return k;
 }

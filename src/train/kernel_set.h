@@ -60,6 +60,7 @@ class KernelSet {
   // Compiles one load_weights() costs (0 for dynamic).
   int compiles_per_load() const;
   double compile_ms() const { return compile_ms_; }  // total spent compiling so far
+  double streaming_ms() const { return streaming_ms_; }  // total spent packing streamed weights
 
  private:
   KernelSet(Engine& engine, ModelConfig config, Pipeline pipeline, ThreadPool* pool)
@@ -76,6 +77,7 @@ class KernelSet {
   std::array<int, kLayerKernelCount> packed_layer_{};  // dynamic: the layer each kernel holds, -1 none
   const ModelWeights* weights_ = nullptr;               // dynamic
   double compile_ms_ = 0;
+  double streaming_ms_ = 0;
 };
 
 // Typed access to a kernel's fp16 surfaces.

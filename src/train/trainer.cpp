@@ -107,6 +107,7 @@ Expected<std::unique_ptr<Trainer>> Trainer::create(Engine& engine, ModelWeights 
 TrainerTimes Trainer::times() const {
   TrainerTimes t = times_;
   t.compile = kernels_->compile_ms();
+  t.streaming = kernels_->streaming_ms();
   return t;
 }
 

@@ -157,6 +157,29 @@ TEST(Fp16, BulkHandlesLengthsThatAreNotMultiplesOfTheVectorWidth) {
   }
 }
 
+// The transposing converter against the reference, element by element, on sizes that
+// leave partial 8 x 8 blocks and with strides wider than the matrices; cells outside the
+// block are left alone.
+TEST(Fp16, TransposedBulkMatchesReferenceAndStaysInItsBlock) {
+  std::mt19937 rng(11);
+  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{1, 1}, {8, 8}, {16, 24}, {13, 21}, {7, 9}, {33, 5}}) {
+    const int64_t src_stride = rows + 3, dst_stride = cols + 5;
+    std::vector<float> src = random_floats(static_cast<size_t>(cols * src_stride), static_cast<uint32_t>(rng()));
+    std::vector<uint16_t> dst(static_cast<size_t>(rows * dst_stride), 0xABCD);
+    floats_to_halves_transposed(dst.data(), dst_stride, src.data(), src_stride, rows, cols);
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t c = 0; c < dst_stride; ++c) {
+        const uint16_t got = dst[static_cast<size_t>(r * dst_stride + c)];
+        if (c < cols) {
+          ASSERT_EQ(got, float_to_half_ref(src[static_cast<size_t>(c * src_stride + r)])) << rows << "x" << cols;
+        } else {
+          ASSERT_EQ(got, 0xABCD) << "wrote outside the block at " << r << "," << c;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ane
 
