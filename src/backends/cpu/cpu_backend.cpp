@@ -60,7 +60,61 @@ struct IoBinding {
   int64_t n;
   mil::DType dtype;
   std::vector<double> staging;  // dtypes other than fp16/fp32 go through ref's converters
+  // Inputs: the element runs (offset, length) that any op reads, when that is less than the
+  // whole (an input only slices read, e.g. a surface with padding between weight blocks).
+  std::vector<std::pair<int64_t, int64_t>> runs;
+  size_t run_grain = 1;  // runs per parallel chunk
 };
+
+// The elements a slice_by_size reads from its x: a base offset and the region's axes,
+// innermost first, as (count, stride in x), with axes of one element dropped and axes x
+// walks contiguously merged. nullopt for arguments the lowering will reject.
+struct SliceRegion {
+  int64_t base = 0;
+  std::vector<std::pair<int64_t, int64_t>> axes;
+};
+
+std::optional<SliceRegion> slice_region(const mil::Op& op, const std::vector<int64_t>& shape) {
+  auto begin = ref::ints_arg(op, "begin");
+  auto size = ref::ints_arg(op, "size");
+  if (!begin.ok() || !size.ok() || begin->size() != shape.size() || size->size() != shape.size()) return std::nullopt;
+  SliceRegion r;
+  int64_t stride = 1;
+  for (size_t d = shape.size(); d-- > 0;) {
+    const int64_t b = (*begin)[d] < 0 ? (*begin)[d] + shape[d] : (*begin)[d];
+    const int64_t n = (*size)[d] == -1 ? shape[d] - b : (*size)[d];
+    if (b < 0 || n < 1 || b + n > shape[d]) return std::nullopt;
+    r.base += b * stride;
+    if (n > 1) {
+      if (!r.axes.empty() && r.axes.back().first * r.axes.back().second == stride) {
+        r.axes.back().first *= n;
+      } else {
+        r.axes.push_back({n, stride});
+      }
+    }
+    stride *= shape[d];
+  }
+  return r;
+}
+
+// Appends the contiguous runs (offset, length) a region covers.
+void append_runs(const SliceRegion& r, std::vector<std::pair<int64_t, int64_t>>& runs) {
+  const bool inner_contiguous = !r.axes.empty() && r.axes[0].second == 1;
+  const size_t outer_begin = inner_contiguous ? 1 : 0;
+  const int64_t length = inner_contiguous ? r.axes[0].first : 1;
+  std::vector<int64_t> index(r.axes.size(), 0);
+  for (;;) {
+    int64_t offset = r.base;
+    for (size_t a = outer_begin; a < r.axes.size(); ++a) offset += index[a] * r.axes[a].second;
+    runs.push_back({offset, length});
+    size_t a = outer_begin;
+    for (; a < r.axes.size(); ++a) {
+      if (++index[a] < r.axes[a].first) break;
+      index[a] = 0;
+    }
+    if (a == r.axes.size()) return;
+  }
+}
 
 bool is_view_op(std::string_view t) {
   return t == "reshape" || t == "expand_dims" || t == "squeeze" || t == "identity";
@@ -143,7 +197,15 @@ class CpuExecutable final : public Executable {
       if (bytes.size() != static_cast<size_t>(b.n) * mil::dtype_size(b.dtype)) {
         return invalid_argument("cpu executable: input " + std::to_string(i) + " has the wrong byte size");
       }
-      if (b.dtype == mil::DType::kFp16) {
+      if (b.dtype == mil::DType::kFp16 && !b.runs.empty()) {
+        const auto* src = reinterpret_cast<const half_bits*>(bytes.data());
+        runtime.pool.parallel_for(b.runs.size(), b.run_grain, [&](size_t lo, size_t hi) {
+          for (size_t r = lo; r < hi; ++r) {
+            const auto [offset, length] = b.runs[r];
+            halves_to_floats(b.data + offset, src + offset, static_cast<size_t>(length));
+          }
+        });
+      } else if (b.dtype == mil::DType::kFp16) {
         const auto* src = reinterpret_cast<const half_bits*>(bytes.data());
         float* dst = b.data;
         parallel_chunks(static_cast<size_t>(b.n), [&](size_t lo, size_t hi) { halves_to_floats(dst + lo, src + lo, hi - lo); });
@@ -382,31 +444,10 @@ class PlanCompiler final : public LowerCtx {
   bool slice_in_place(const mil::Op& op) {
     const mil::Value* x = arg(op, "x");
     const mil::Value* out = op.outputs[0];
-    auto begin = ref::ints_arg(op, "begin");
-    auto size = ref::ints_arg(op, "size");
-    const std::vector<int64_t>& shape = x->type.shape;
-    if (row_strides_.count(x) || !begin.ok() || !size.ok() || begin->size() != shape.size() ||
-        size->size() != shape.size() || out->type.num_elements() == 0) {
-      return false;
-    }
-    // The region's axes, innermost first, as (count, stride in x); axes of one element
-    // dropped, axes x walks contiguously merged.
-    std::vector<std::pair<int64_t, int64_t>> axes;
-    int64_t base = 0, stride = 1;
-    for (size_t d = shape.size(); d-- > 0;) {
-      const int64_t b = (*begin)[d] < 0 ? (*begin)[d] + shape[d] : (*begin)[d];
-      const int64_t n = (*size)[d] == -1 ? shape[d] - b : (*size)[d];
-      if (b < 0 || n < 1 || b + n > shape[d]) return false;  // the lowering reports it
-      base += b * stride;
-      if (n > 1) {
-        if (!axes.empty() && axes.back().first * axes.back().second == stride) {
-          axes.back().first *= n;
-        } else {
-          axes.push_back({n, stride});
-        }
-      }
-      stride *= shape[d];
-    }
+    const std::optional<SliceRegion> region = slice_region(op, x->type.shape);
+    if (row_strides_.count(x) || !region) return false;
+    const auto& axes = region->axes;
+    const int64_t base = region->base;
     const bool contiguous = axes.empty() || (axes.size() == 1 && axes[0].second == 1);
     const bool rows = axes.size() == 2 && axes[0].second == 1 && all_read_as_gemm_rows(out, axes[0].first);
     if (!contiguous && !rows) return false;
@@ -577,6 +618,8 @@ class PlanCompiler final : public LowerCtx {
         return Error(ErrorCode::kUnsupported, "input '" + v->name + "' is a string tensor", v->loc);
       }
       exe_.inputs.push_back(binding(v));
+      exe_.inputs.back().runs = read_runs(v);
+      exe_.inputs.back().run_grain = std::max<size_t>(1, exe_.inputs.back().runs.size() / 64);
     }
     for (const mil::Value* v : fn_.outputs) {
       const mil::Value* c = graph_.canonical(v);
@@ -588,8 +631,47 @@ class PlanCompiler final : public LowerCtx {
     return {};
   }
 
+  // The merged runs of input v that its readers read, when every reader is a slice (through
+  // views) and together they read at most 90% of it; otherwise none (convert it whole).
+  std::vector<std::pair<int64_t, int64_t>> read_runs(const mil::Value* v) const {
+    std::vector<std::pair<int64_t, int64_t>> runs;
+    if (!slice_runs(graph_.canonical(v), runs)) return {};
+    std::sort(runs.begin(), runs.end());
+    std::vector<std::pair<int64_t, int64_t>> merged;
+    int64_t covered = 0;
+    for (const auto& [offset, length] : runs) {
+      if (!merged.empty() && offset <= merged.back().first + merged.back().second) {
+        const int64_t end = std::max(merged.back().first + merged.back().second, offset + length);
+        covered += end - (merged.back().first + merged.back().second);
+        merged.back().second = end - merged.back().first;
+      } else {
+        merged.push_back({offset, length});
+        covered += length;
+      }
+    }
+    if (covered * 10 > v->type.num_elements() * 9) return {};
+    return merged;
+  }
+
+  bool slice_runs(const mil::Value* v, std::vector<std::pair<int64_t, int64_t>>& runs) const {
+    auto it = readers_.find(v);
+    auto uses = uses_.find(v);
+    if (it == readers_.end() || uses == uses_.end() || static_cast<int>(it->second.size()) != uses->second) return false;
+    for (const auto& [op, name] : it->second) {
+      if (is_view_op(op->type) && name == "x") {
+        if (!slice_runs(graph_.canonical(op->outputs[0]), runs)) return false;
+        continue;
+      }
+      if (op->type != "slice_by_size" || name != "x") return false;
+      const std::optional<SliceRegion> region = slice_region(*op, op->arg_value("x")->type.shape);
+      if (!region || runs.size() > (size_t{1} << 20)) return false;
+      append_runs(*region, runs);
+    }
+    return true;
+  }
+
   IoBinding binding(const mil::Value* v) const {
-    IoBinding b{pointer(v), v->type.num_elements(), v->type.dtype, {}};
+    IoBinding b{pointer(v), v->type.num_elements(), v->type.dtype, {}, {}, 1};
     if (b.dtype != mil::DType::kFp16 && b.dtype != mil::DType::kFp32) b.staging.resize(static_cast<size_t>(b.n));
     return b;
   }
