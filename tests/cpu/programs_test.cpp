@@ -154,6 +154,41 @@ TEST(CpuPrograms, SlicesFeedingGemmsAreReadInPlace) {
   EXPECT_EQ(copies, 2);  // e (an elementwise reader) and the output slice
 }
 
+// SiLU's backward as the ffn_backward kernel writes it: a DAG of elementwise ops (results
+// read twice, a broadcast per-channel operand) runs as one fused step; an intermediate a
+// matmul also reads and one that is a function output are written out, the rest stay in
+// tiles. The matmul reads a member, so the ops after it start a second group.
+TEST(CpuPrograms, ElementwiseDagRunsAsOneStep) {
+  constexpr int64_t C = 12, S = 37;  // S is not a multiple of the tile
+  Builder b;
+  Value* h1 = b.input("h1", {DType::kFp32, {1, C, 1, S}});
+  Value* h3 = b.input("h3", {DType::kFp32, {1, C, 1, S}});
+  Value* dg = b.input("dgated", {DType::kFp32, {1, C, 1, S}});
+  Value* scale = b.const_tensor("scale", mil::Constant::float_tensor(DType::kFp32, {1, C, 1, 1}, weights(C, 21, 1.0f)));
+  Value* sig = b.sigmoid(h1);
+  Value* dh3 = b.mul(dg, b.mul(h1, sig));
+  Value* dsilu = b.mul(sig, b.add(b.sub(h1, b.mul(h1, sig)), 1.0));
+  Value* dh1 = b.mul(b.mul(b.mul(dg, h3), dsilu), scale);
+  b.output(dh1);
+  b.output(dh3);
+  b.output(sig);  // an intermediate that is also an output
+  Value* w = b.const_tensor("w", mil::Constant::float_tensor(DType::kFp32, {S, 5}, weights(S * 5, 22)));
+  Value* mixed = b.matmul(b.reshape(dsilu, {C, S}), w);  // reads a member: closes the group
+  b.output(b.add(b.mul(mixed, 2.0), 1.0));
+  auto p = finish(b);
+  const mil::Function& fn = *p->functions[0];
+  compare_both(fn, "elementwise DAG");
+  auto exe = make_cpu_backend()->compile(fn, {Precision::kFp32, 2});
+  ASSERT_TRUE(exe.ok()) << exe.error().to_string();
+  std::mt19937 rng(9);
+  Io io(fn, random_inputs(fn, rng));
+  std::vector<StepProfile> steps;
+  ASSERT_TRUE((*exe)->profile(io.buffers(), steps).ok());
+  std::vector<std::string> types;
+  for (const auto& st : steps) types.push_back(st.op_type);
+  EXPECT_EQ(types, (std::vector<std::string>{"input", "fused_elementwise", "matmul", "fused_elementwise", "output"}));
+}
+
 TEST(CpuPrograms, FoldsConstantsAndDropsDeadAndDuplicateOps) {
   Builder b;
   Value* x = b.input("x", {DType::kFp32, {1, 8, 1, 5}});

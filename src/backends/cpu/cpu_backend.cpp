@@ -2,8 +2,9 @@
 //
 // compile(): graph analysis (DCE, CSE) -> storage pass (each value gets a root buffer and
 // an offset: constants and folded values in constant buffers, views, slices read in place
-// and concat taps inside other roots, fused elementwise chains in their head's root,
-// everything else a fresh arena root with a live interval) -> memory plan (arena offsets) -> lowering pass (each op's
+// and concat taps inside other roots, everything else a fresh arena root with a live
+// interval; elementwise ops join fused groups, whose results read only inside the group get
+// no memory) -> memory plan (arena offsets) -> lowering pass (each op's
 // family builds a step over bound pointers; folded ops run at once). run(): decode inputs
 // into the arena, run the steps, encode outputs.
 #include "backends/cpu/cpu_backend.h"
@@ -253,6 +254,7 @@ class PlanCompiler final : public LowerCtx {
     exe_.round_fp16 = co_.precision == Precision::kFp16;
     count_uses();
     ANE_RETURN_IF_ERROR(assign_storage());
+    settle_groups();
     plan_arena();
     ANE_RETURN_IF_ERROR(lower_ops());
     return bind_io();
@@ -281,6 +283,12 @@ class PlanCompiler final : public LowerCtx {
   Precision precision() const override { return co_.precision; }
 
  private:
+  struct Group {
+    std::vector<const mil::Op*> ops;  // in program order
+    std::vector<bool> stored;         // per member: its result is read outside the group
+    bool open = true;
+  };
+
   // --- storage pass -----------------------------------------------------------------
   void count_uses() {
     for (const mil::Op* op : graph_.ops) {
@@ -384,6 +392,9 @@ class PlanCompiler final : public LowerCtx {
       }
       return {};
     }
+    ANE_ASSIGN_OR_RETURN(std::optional<EwOpInfo> ew, elementwise_info(op));
+    const int joined = ew && bo_.fuse_elementwise ? group_to_join(op, time) : -1;
+    close_groups_read_by(op, joined);
     if (bo_.views_and_taps && is_view_op(op.type)) {
       const mil::Value* x = arg(op, "x");
       loc_[op.outputs[0]] = loc_.at(x);
@@ -396,45 +407,133 @@ class PlanCompiler final : public LowerCtx {
       ++exe_.info.view_ops;
       return {};
     }
-    ANE_ASSIGN_OR_RETURN(std::optional<EwOpInfo> ew, elementwise_info(op));
-    if (ew && bo_.fuse_elementwise && extend_chain(op, *ew, time)) return {};
     for (const mil::Value* v : op.outputs) loc_[v] = {new_root(v->type.num_elements(), time), 0};
-    if (ew) start_chain(op);
+    op_time_[&op] = time;
+    if (ew) {
+      if (joined >= 0) {
+        join_group(joined, op, time);
+      } else {
+        groups_.push_back({{&op}, {}, bo_.fuse_elementwise});
+        group_of_op_[&op] = static_cast<int>(groups_.size()) - 1;
+        group_of_value_[graph_.canonical(op.outputs[0])] = static_cast<int>(groups_.size()) - 1;
+      }
+    }
     if (op.type == "concat" && bo_.views_and_taps) try_taps(op);
     return {};
   }
 
-  void start_chain(const mil::Op& op) {
-    chains_.push_back({&op});
-    chain_of_[&op] = static_cast<int>(chains_.size()) - 1;
-    chain_tail_[op.outputs[0]] = static_cast<int>(chains_.size()) - 1;
+  // --- elementwise groups -------------------------------------------------------------
+  // An elementwise op joins an open group when one of its operands is a member's result
+  // and its output has the group's shape; when it reads members of several such groups,
+  // they merge first (no member of one reads the other, so their ops interleave freely). A
+  // group closes once anything else reads one of its members' results: the group runs as
+  // one step at its last member, so a reader outside it must come after that.
+  int group_to_join(const mil::Op& op, int time) {
+    const Shape& shape = op.outputs[0]->type.shape;
+    int target = -1;
+    for (const auto& [name, a] : op.args) {
+      for (const mil::Value* raw : a.values) {
+        auto it = group_of_value_.find(graph_.canonical(raw));
+        if (it == group_of_value_.end() || it->second == target) continue;
+        const Group& g = groups_[static_cast<size_t>(it->second)];
+        if (!g.open || g.ops.front()->outputs[0]->type.shape != shape) continue;
+        if (target < 0) {
+          if (g.ops.size() < static_cast<size_t>(kMaxGroupOps) && outside_operands({&g}, &op) <= kMaxOperands) {
+            target = it->second;
+          }
+        } else {
+          const Group& t = groups_[static_cast<size_t>(target)];
+          if (t.ops.size() + g.ops.size() < static_cast<size_t>(kMaxGroupOps) &&
+              outside_operands({&t, &g}, &op) <= kMaxOperands) {
+            merge_groups(target, it->second, time);
+          }
+        }
+      }
+    }
+    return target;
   }
 
-  // Appends op to the chain whose tail is exactly one of its operands, when that tail
-  // has no other reader; the op's output then takes the chain's root.
-  bool extend_chain(const mil::Op& op, const EwOpInfo& info, int time) {
-    const mil::Value* x = arg(op, "x");
-    const mil::Value* y = is_binary(info.kind) ? arg(op, "y") : nullptr;
-    const bool x_tail = chain_tail_.count(x) > 0, y_tail = y && chain_tail_.count(y) > 0;
-    if (x_tail == y_tail || (y && x == y)) return false;
-    const mil::Value* tail = x_tail ? x : y;
-    const int c = chain_tail_.at(tail);
-    const mil::Value* out = op.outputs[0];
-    if (uses_[tail] != 1 || tail->type.shape != out->type.shape || chains_[static_cast<size_t>(c)].size() >= 7) {
-      return false;
+  void merge_groups(int into, int from, int time) {
+    Group& a = groups_[static_cast<size_t>(into)];
+    Group& b = groups_[static_cast<size_t>(from)];
+    for (const mil::Op* m : b.ops) {
+      group_of_op_[m] = into;
+      group_of_value_[graph_.canonical(m->outputs[0])] = into;
     }
-    chain_tail_.erase(tail);
-    chain_tail_[out] = c;
-    chains_[static_cast<size_t>(c)].push_back(&op);
-    chain_of_[&op] = c;
-    loc_[out] = loc_.at(tail);
-    for (const mil::Op* member : chains_[static_cast<size_t>(c)]) {
+    a.ops.insert(a.ops.end(), b.ops.begin(), b.ops.end());
+    std::sort(a.ops.begin(), a.ops.end(), [&](const mil::Op* x, const mil::Op* y) { return op_time_.at(x) < op_time_.at(y); });
+    b.ops.clear();
+    b.open = false;
+    keep_alive(a, time);
+  }
+
+  // The distinct values g's members (and `extra`) read that no member produces.
+  int outside_operands(std::initializer_list<const Group*> groups, const mil::Op* extra) const {
+    std::unordered_set<const mil::Value*> results, outside;
+    for (const Group* g : groups) {
+      for (const mil::Op* m : g->ops) results.insert(graph_.canonical(m->outputs[0]));
+    }
+    auto add = [&](const mil::Op& m) {
+      for (const auto& [name, a] : m.args) {
+        for (const mil::Value* v : a.values) {
+          if (!results.count(graph_.canonical(v))) outside.insert(graph_.canonical(v));
+        }
+      }
+    };
+    for (const Group* g : groups) {
+      for (const mil::Op* m : g->ops) add(*m);
+    }
+    if (extra != nullptr) add(*extra);
+    return static_cast<int>(outside.size());
+  }
+
+  void close_groups_read_by(const mil::Op& op, int joined) {
+    for (const auto& [name, a] : op.args) {
+      for (const mil::Value* v : a.values) {
+        auto it = group_of_value_.find(graph_.canonical(v));
+        if (it != group_of_value_.end() && it->second != joined) groups_[static_cast<size_t>(it->second)].open = false;
+      }
+    }
+  }
+
+  void join_group(int g, const mil::Op& op, int time) {
+    Group& group = groups_[static_cast<size_t>(g)];
+    group.ops.push_back(&op);
+    group_of_op_[&op] = g;
+    group_of_value_[graph_.canonical(op.outputs[0])] = g;
+    keep_alive(group, time);
+    ++exe_.info.fused_ops;
+  }
+
+  // Everything the members read, and their results, must live until the group runs.
+  void keep_alive(const Group& group, int time) {
+    for (const mil::Op* member : group.ops) {
       for (const auto& [name, a] : member->args) {
         for (const mil::Value* v : a.values) (void)touch(graph_.canonical(v), time);
       }
+      (void)touch(graph_.canonical(member->outputs[0]), time);
     }
-    ++exe_.info.fused_ops;
-    return true;
+  }
+
+  // Which members' results are read outside their group; the others need no memory.
+  void settle_groups() {
+    for (Group& g : groups_) {
+      if (g.ops.empty()) continue;  // merged into another
+      std::unordered_map<const mil::Value*, int> inner_reads;
+      for (const mil::Op* m : g.ops) {
+        for (const auto& [name, a] : m->args) {
+          for (const mil::Value* v : a.values) ++inner_reads[graph_.canonical(v)];
+        }
+      }
+      g.stored.assign(g.ops.size(), true);
+      for (size_t i = 0; i < g.ops.size(); ++i) {
+        const mil::Value* r = graph_.canonical(g.ops[i]->outputs[0]);
+        if (uses_[r] > inner_reads[r]) continue;
+        g.stored[i] = false;
+        Root& root = exe_.roots[static_cast<size_t>(loc_.at(r).root)];
+        if (root.parent < 0 && !taps_.count(r)) root.elems = 0;
+      }
+    }
   }
 
   // A slice whose elements are contiguous in x is a view of x. One whose elements are rows
@@ -553,10 +652,10 @@ class PlanCompiler final : public LowerCtx {
           in_place_.count(op)) {
         continue;
       }
-      auto chain = chain_of_.find(op);
-      if (chain != chain_of_.end() && !folded_.count(op)) {
-        const auto& members = chains_[static_cast<size_t>(chain->second)];
-        if (members.back() == op) ANE_RETURN_IF_ERROR(add_chain_step(members));
+      auto group = group_of_op_.find(op);
+      if (group != group_of_op_.end()) {
+        const Group& g = groups_[static_cast<size_t>(group->second)];
+        if (g.ops.back() == op) ANE_RETURN_IF_ERROR(add_group_step(g));
         continue;
       }
       ANE_RETURN_IF_ERROR(lower_one(*op));
@@ -565,9 +664,10 @@ class PlanCompiler final : public LowerCtx {
     return {};
   }
 
-  Status add_chain_step(const std::vector<const mil::Op*>& members) {
+  Status add_group_step(const Group& g) {
+    const std::vector<const mil::Op*>& members = g.ops;
     CompiledStep s;
-    ANE_ASSIGN_OR_RETURN(s.run, lower_chain(members, *this));
+    ANE_ASSIGN_OR_RETURN(s.run, lower_group(members, g.stored, *this));
     s.op_type = members.size() == 1 ? members[0]->type : "fused_elementwise";
     s.name = members.size() == 1 ? members[0]->type + " '" + members[0]->display_name() + "'" : "fused";
     for (const mil::Op* m : members) {
@@ -688,9 +788,10 @@ class PlanCompiler final : public LowerCtx {
   std::unordered_set<const mil::Op*> folded_;
   std::unordered_set<const mil::Op*> in_place_;  // slices that are views
   std::unordered_set<const mil::Value*> taps_;
-  std::vector<std::vector<const mil::Op*>> chains_;
-  std::unordered_map<const mil::Op*, int> chain_of_;
-  std::unordered_map<const mil::Value*, int> chain_tail_;
+  std::vector<Group> groups_;
+  std::unordered_map<const mil::Op*, int> group_of_op_;
+  std::unordered_map<const mil::Value*, int> group_of_value_;  // members' results
+  std::unordered_map<const mil::Op*, int> op_time_;
 };
 
 class CpuBackend final : public Backend {

@@ -1,9 +1,11 @@
 // Elementwise family: binary ops (NumPy broadcasting) and unary activations, always run as
-// chains. A chain applies its ops one after the other to a tile of kTile values held in a
-// per-thread buffer, reading each op's other operand (a full tensor, a per-channel vector
-// or a scalar, broadcast by strides) as it goes; only the last op's result is written. A
-// lone op is a chain of one. In fp16 mode each op's result is rounded in the tile, as the
-// unfused ops would round theirs.
+// fused groups. A group is a small DAG of elementwise ops of one output shape; it runs over
+// tiles of kTile values, each op computing its result into a per-thread tile slot from
+// tiles of earlier ops and from outside operands (full tensors, per-channel vectors or
+// scalars, broadcast by strides). Only results read outside the group are written to
+// memory. A lone op is a group of one. In fp16 mode each op's result is rounded in its
+// tile, as the unfused ops would round theirs.
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <string>
@@ -15,7 +17,6 @@ namespace ane::cpu {
 namespace {
 
 constexpr int64_t kTile = 512;
-constexpr int kMaxOperands = 8;
 
 struct BinaryName {
   std::string_view type;
@@ -53,21 +54,30 @@ struct Operand {
   int64_t inner_stride = 0;                 // 0 or 1
 };
 
-struct ChainOp {
-  EwKind kind;
-  float p0, p1;
-  int operand;  // index of the other operand (-1: unary)
-  bool acc_is_rhs;
+// Where an op's operand comes from: an outside operand or an earlier op's tile slot.
+struct Source {
+  int external = -1;
+  int slot = -1;
 };
 
-struct ChainPlan {
+struct GroupOp {
+  EwKind kind;
+  float p0, p1;
+  Source acc;        // the operand the result starts from (copied into `slot` unless in place)
+  Source other;      // the second operand of a binary op
+  bool acc_is_rhs;   // acc is the op's y operand
+  bool in_place;     // acc is the tile slot `slot` itself (this op is its last reader)
+  int slot;
+  float* store;      // where the result is written too (nullptr: read only inside the group)
+};
+
+struct GroupPlan {
   std::array<int64_t, kMaxRank> outer{};  // collapsed outer axes
   int outer_rank = 0;
   int64_t rows = 1, inner = 1, tiles_per_row = 1;
   std::array<Operand, kMaxOperands> operands{};
   int n_operands = 0;
-  std::vector<ChainOp> ops;
-  float* out = nullptr;
+  std::vector<GroupOp> ops;
   bool round_fp16 = false;
   const Kernels* k = nullptr;
   Runtime* rt = nullptr;
@@ -86,7 +96,7 @@ Shape broadcast_strides(const Shape& in, const Shape& out) {
 }
 
 // Drops size-1 axes and merges neighbours that every operand walks contiguously.
-bool collapse(const Shape& out, const std::vector<Shape>& strides, ChainPlan& p) {
+bool collapse(const Shape& out, const std::vector<Shape>& strides, GroupPlan& p) {
   std::vector<int64_t> dims;
   std::vector<Shape> st(strides.size());
   for (size_t d = 0; d < out.size(); ++d) {
@@ -120,7 +130,7 @@ bool collapse(const Shape& out, const std::vector<Shape>& strides, ChainPlan& p)
   return true;
 }
 
-void run_unit(const ChainPlan& p, size_t unit, float* tile) {
+void run_unit(const GroupPlan& p, size_t unit, float* tiles) {
   const int64_t row = static_cast<int64_t>(unit) / p.tiles_per_row;
   const int64_t t0 = (static_cast<int64_t>(unit) % p.tiles_per_row) * kTile;
   const int64_t n = std::min(kTile, p.inner - t0);
@@ -134,40 +144,53 @@ void run_unit(const ChainPlan& p, size_t unit, float* tile) {
     const Operand& o = p.operands[static_cast<size_t>(k)];
     at[static_cast<size_t>(k)] = o.data + off + t0 * o.inner_stride;
   }
-  const Operand& x = p.operands[0];
-  if (x.inner_stride == 1) {
-    std::copy(at[0], at[0] + n, tile);
-  } else {
-    std::fill(tile, tile + n, *at[0]);
-  }
-  for (const ChainOp& op : p.ops) {
-    const float* other = op.operand < 0 ? nullptr : at[static_cast<size_t>(op.operand)];
-    const int64_t stride = op.operand < 0 ? 0 : p.operands[static_cast<size_t>(op.operand)].inner_stride;
-    p.k->ew(op.kind, tile, other, stride, n, op.p0, op.p1, op.acc_is_rhs);
+  // An operand's values for this tile and their stride (0: one broadcast value).
+  auto source = [&](Source s, int64_t& stride) -> const float* {
+    if (s.slot >= 0) {
+      stride = 1;
+      return tiles + s.slot * kTile;
+    }
+    stride = p.operands[static_cast<size_t>(s.external)].inner_stride;
+    return at[static_cast<size_t>(s.external)];
+  };
+  for (const GroupOp& op : p.ops) {
+    float* tile = tiles + op.slot * kTile;
+    if (!op.in_place) {
+      int64_t stride = 0;
+      const float* acc = source(op.acc, stride);
+      if (stride == 1) {
+        std::copy(acc, acc + n, tile);
+      } else {
+        std::fill(tile, tile + n, *acc);
+      }
+    }
+    int64_t other_stride = 0;
+    const float* other = op.other.external >= 0 || op.other.slot >= 0 ? source(op.other, other_stride) : nullptr;
+    p.k->ew(op.kind, tile, other, other_stride, n, op.p0, op.p1, op.acc_is_rhs);
     if (p.round_fp16) p.k->round_fp16(tile, n);
+    if (op.store != nullptr) std::copy(tile, tile + n, op.store + row * p.inner + t0);
   }
-  std::copy(tile, tile + n, p.out + row * p.inner + t0);
 }
 
-// The tile lives on each thread's stack (2 KiB), so running allocates nothing.
-void run_units(const ChainPlan& p, size_t begin, size_t end) {
-  alignas(64) float tile[kTile];
-  for (size_t u = begin; u < end; ++u) run_unit(p, u, tile);
+// The tile slots live on each thread's stack (32 KiB), so running allocates nothing.
+void run_units(const GroupPlan& p, size_t begin, size_t end) {
+  alignas(64) float tiles[kMaxGroupOps * kTile];
+  for (size_t u = begin; u < end; ++u) run_unit(p, u, tiles);
 }
 
-Status run_chain(const ChainPlan& p) {
+Status run_group(const GroupPlan& p) {
   const size_t units = static_cast<size_t>(p.rows * p.tiles_per_row);
   if (units < 4 || p.rt->threads() == 1) {
     run_units(p, 0, units);
     return {};
   }
-  const ChainPlan* plan = &p;
+  const GroupPlan* plan = &p;
   p.rt->pool.parallel_for(units, 2, [plan](size_t begin, size_t end) { run_units(*plan, begin, end); });
   return {};
 }
 
 // The operand index of value v in the plan, adding it if new.
-int operand_index(ChainPlan& p, std::vector<const mil::Value*>& values, const mil::Value* v, LowerCtx& ctx) {
+int operand_index(GroupPlan& p, std::vector<const mil::Value*>& values, const mil::Value* v, LowerCtx& ctx) {
   for (size_t i = 0; i < values.size(); ++i) {
     if (values[i] == v) return static_cast<int>(i);
   }
@@ -205,37 +228,71 @@ Expected<std::optional<EwOpInfo>> elementwise_info(const mil::Op& op) {
   return std::optional<EwOpInfo>();
 }
 
-Expected<StepFn> lower_chain(const std::vector<const mil::Op*>& ops, LowerCtx& ctx) {
-  auto plan = std::make_shared<ChainPlan>();
-  ChainPlan& p = *plan;
-  std::vector<const mil::Value*> values;
-  const mil::Value* acc = nullptr;  // the chain's running value
-  for (const mil::Op* op : ops) {
-    ANE_ASSIGN_OR_RETURN(std::optional<EwOpInfo> info, elementwise_info(*op));
-    if (!info) return ref::op_error(*op, "", "is not an elementwise op", ErrorCode::kInternal);
-    const mil::Value* x = ctx.arg(*op, "x");
-    const mil::Value* y = is_binary(info->kind) ? ctx.arg(*op, "y") : nullptr;
-    if (acc == nullptr) {
-      operand_index(p, values, x, ctx);
-      acc = x;
-    }
-    const bool rhs = acc != x;
-    const mil::Value* other = is_binary(info->kind) ? (rhs ? x : y) : nullptr;
-    const int idx = other ? operand_index(p, values, other, ctx) : -1;
-    if (other && idx < 0) return ref::op_error(*op, "", "too many operands in one chain", ErrorCode::kInternal);
-    p.ops.push_back({info->kind, info->p0, info->p1, idx, rhs});
-    acc = ctx.canonical(op->outputs[0]);
+Expected<StepFn> lower_group(const std::vector<const mil::Op*>& ops, const std::vector<bool>& stored, LowerCtx& ctx) {
+  if (ops.empty() || ops.size() > static_cast<size_t>(kMaxGroupOps) || stored.size() != ops.size()) {
+    return Error(ErrorCode::kInternal, "elementwise group of " + std::to_string(ops.size()) + " ops");
   }
-  const Shape& out_shape = acc->type.shape;
+  auto plan = std::make_shared<GroupPlan>();
+  GroupPlan& p = *plan;
+  std::vector<const mil::Value*> values;                 // outside operands
+  std::vector<const mil::Value*> results;                // each op's (canonical) result
+  std::vector<size_t> last_reader(ops.size(), 0);        // the last member reading op i's result
+  for (const mil::Op* op : ops) results.push_back(ctx.canonical(op->outputs[0]));
+  auto member = [&](const mil::Value* v) {
+    const auto it = std::find(results.begin(), results.end(), v);
+    return it == results.end() ? -1 : static_cast<int>(it - results.begin());
+  };
+  std::vector<std::array<const mil::Value*, 2>> args(ops.size());
+  std::vector<EwOpInfo> infos;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    ANE_ASSIGN_OR_RETURN(std::optional<EwOpInfo> info, elementwise_info(*ops[i]));
+    if (!info) return ref::op_error(*ops[i], "", "is not an elementwise op", ErrorCode::kInternal);
+    infos.push_back(*info);
+    args[i] = {ctx.arg(*ops[i], "x"), is_binary(info->kind) ? ctx.arg(*ops[i], "y") : nullptr};
+    for (const mil::Value* a : args[i]) {
+      const int m = a ? member(a) : -1;
+      if (m >= static_cast<int>(i)) return ref::op_error(*ops[i], "", "reads a later member of its group", ErrorCode::kInternal);
+      if (m >= 0) last_reader[static_cast<size_t>(m)] = i;
+    }
+  }
+  std::vector<int> slot_of(ops.size(), -1);
+  int slots = 0;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    auto source_of = [&](const mil::Value* v) -> Expected<Source> {
+      const int m = member(v);
+      if (m >= 0) return Source{-1, slot_of[static_cast<size_t>(m)]};
+      const int e = operand_index(p, values, v, ctx);
+      if (e < 0) return ref::op_error(*ops[i], "", "too many operands in one group", ErrorCode::kInternal);
+      return Source{e, -1};
+    };
+    const auto [x, y] = args[i];
+    // In place on an operand's slot when this op is that result's last reader.
+    auto reusable = [&](const mil::Value* v) {
+      const int m = v ? member(v) : -1;
+      return m >= 0 && last_reader[static_cast<size_t>(m)] == i && x != y;
+    };
+    GroupOp g{infos[i].kind, infos[i].p0, infos[i].p1, {}, {}, false, false, -1, nullptr};
+    const bool rhs = !reusable(x) && reusable(y);
+    ANE_ASSIGN_OR_RETURN(g.acc, source_of(rhs ? y : x));
+    if (y != nullptr) {
+      ANE_ASSIGN_OR_RETURN(g.other, source_of(rhs ? x : y));
+    }
+    g.acc_is_rhs = rhs;
+    g.in_place = reusable(rhs ? y : x);
+    g.slot = g.in_place ? g.acc.slot : slots++;
+    g.store = stored[i] ? ctx.mutable_data(results[i]) : nullptr;
+    slot_of[i] = g.slot;
+    p.ops.push_back(g);
+  }
+  const Shape& out_shape = results.back()->type.shape;
   std::vector<Shape> strides;
   for (const mil::Value* v : values) strides.push_back(broadcast_strides(v->type.shape, out_shape));
   if (!collapse(out_shape, strides, p)) return ref::op_error(*ops.back(), "", "rank too large for the CPU backend", ErrorCode::kUnsupported);
   p.n_operands = static_cast<int>(values.size());
-  p.out = ctx.mutable_data(acc);
   p.round_fp16 = ctx.precision() == Precision::kFp16;
   p.k = &ctx.k();
   p.rt = &ctx.runtime();
-  return StepFn([plan] { return run_chain(*plan); });
+  return StepFn([plan] { return run_group(*plan); });
 }
 
 }  // namespace ane::cpu

@@ -7,7 +7,7 @@
 
 namespace ane::cpu {
 
-// The elementwise ops a fused chain can hold. Binary ops combine the running value `acc`
+// The elementwise ops a fused group can hold. Binary ops combine the running value `acc`
 // with another operand; unary ops read only `acc`; p0/p1 are the op's scalar parameters.
 enum class EwKind : uint8_t {
   kAdd, kSub, kMul, kDiv, kPow, kMax, kMin,                          // binary

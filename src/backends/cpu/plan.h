@@ -73,16 +73,19 @@ std::span<const FamilyEntry> reduce_ops();
 std::span<const FamilyEntry> shape_ops();
 std::span<const FamilyEntry> cast_ops();
 
-// Elementwise chains (elementwise.cpp): which ops can join one, and the fused step.
+// Elementwise groups (elementwise.cpp): which ops can join one, and the fused step.
+inline constexpr int kMaxGroupOps = 16;  // ops in one group
+inline constexpr int kMaxOperands = 8;   // outside operands of one group
 struct EwOpInfo {
   EwKind kind;
   float p0 = 0, p1 = 0;
 };
-// The chain kind of `op`, or nullopt when it is not a fusable float elementwise op.
+// The elementwise kind of `op`, or nullopt when it is not a fusable float elementwise op.
 Expected<std::optional<EwOpInfo>> elementwise_info(const mil::Op& op);
-// One step running `ops` (each op's operand `chain_input[i]` is the previous op's result;
-// for ops[0] any operand) over tiles, writing the last op's output.
-Expected<StepFn> lower_chain(const std::vector<const mil::Op*>& ops, LowerCtx& ctx);
+// One step running `ops` (a DAG in order, all of the last op's shape; an op's operands are
+// earlier members' results or outside values) over tiles; members with stored[i] write
+// their results to memory, the others live only in the tiles.
+Expected<StepFn> lower_group(const std::vector<const mil::Op*>& ops, const std::vector<bool>& stored, LowerCtx& ctx);
 
 // Any op of the reference backend, through its float64 kernel (fallback.cpp).
 Expected<StepFn> lower_fallback(const mil::Op& op, LowerCtx& ctx);
