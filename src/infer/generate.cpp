@@ -10,6 +10,10 @@ Expected<GenerateStats> generate(InferenceModel& model, std::span<const int> pro
   const int seq_len = model.config().seq_len;
   if (steps <= 0 || steps > seq_len) steps = seq_len;
   const int prompt_size = static_cast<int>(prompt.size());
+  if (prompt_size > steps) {
+    return invalid_argument("generate: the prompt is " + std::to_string(prompt_size) + " tokens, more than the " +
+                            std::to_string(steps) + " positions to run (raise --steps)");
+  }
 
   GenerateStats stats;
   const Timer timer;

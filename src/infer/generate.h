@@ -25,8 +25,8 @@ struct GenerateStats {
 };
 
 // Runs from position 0 of a fresh KV cache (the model's cache is overwritten). `prompt`
-// must be non-empty; steps <= 0 or > seq_len means seq_len, as in run.c. The callback is
-// not called for the stopping BOS.
+// must be non-empty and fit in the steps; steps <= 0 or > seq_len means seq_len, as in
+// run.c (which silently cut a longer prompt). The callback is not called for the stopping BOS.
 Expected<GenerateStats> generate(InferenceModel& model, std::span<const int> prompt, int steps, Sampler& sampler,
                                  const TokenCallback& on_token);
 

@@ -1,6 +1,7 @@
 #include "text/tokenizer.h"
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <cstdio>
 #include <limits>
@@ -200,6 +201,12 @@ Expected<std::string> Tokenizer::decode_all(std::span<const int32_t> ids) const 
     prev = id;
   }
   return out;
+}
+
+bool Tokenizer::printable(std::string_view piece) {
+  if (piece.size() != 1) return true;
+  const auto byte = static_cast<unsigned char>(piece[0]);
+  return byte >= 0x80 || std::isprint(byte) || std::isspace(byte);
 }
 
 }  // namespace ane

@@ -40,6 +40,11 @@ class Tokenizer {
   // leading space), so decode_all(encode(t, true, eos)) == t.
   Expected<std::string> decode_all(std::span<const int32_t> ids) const;
 
+  // False for a piece that is one control byte other than whitespace (a "<0xXX>" byte
+  // token can decode to one): run.c does not print those. Bytes from 0x80 up are printable
+  // here (run.c drops them too), so UTF-8 spelled out in byte tokens still prints.
+  static bool printable(std::string_view piece);
+
  private:
   struct PieceHash {
     using is_transparent = void;

@@ -39,7 +39,7 @@ Expected<GenerateStats> generate_text(InferenceModel& model, const Tokenizer& to
       failed = piece.error();
       return;
     }
-    on_text(*piece);
+    if (Tokenizer::printable(*piece)) on_text(*piece);
   };
   auto stats = generate(model, prompt, steps, sampler, on_token);
   if (!stats) return stats;

@@ -31,7 +31,8 @@ Expected<std::vector<int>> encode_prompt(const Tokenizer& tok, std::string_view 
 using TextCallback = std::function<void(std::string_view piece)>;
 
 // generate() with every token after the first prompt token (BOS) passed to `on_text` as
-// Tokenizer::decode(prev, next) gives it: the prompt's text, then the continuation.
+// Tokenizer::decode(prev, next) gives it: the prompt's text, then the continuation; pieces
+// that are a lone control byte are skipped (Tokenizer::printable).
 Expected<GenerateStats> generate_text(InferenceModel& model, const Tokenizer& tok, std::span<const int> prompt,
                                       int steps, Sampler& sampler, const TextCallback& on_text);
 

@@ -114,10 +114,17 @@ TEST_F(Generate, StopsAtBosAndAfterSteps) {
   EXPECT_EQ(bos->positions, 1);
   EXPECT_EQ(calls, 0);
 
-  auto forced = generate(*model, std::vector<int>{5, 6, 7, 8, 9, 10}, 3, *sampler, count);
+  const std::vector<int> six = {5, 6, 7, 8, 9, 10};
+  auto forced = generate(*model, six, 6, *sampler, count);
   ASSERT_TRUE(forced.ok());
-  EXPECT_EQ(forced->positions, 3);
-  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(forced->positions, 6);
+  EXPECT_EQ(forced->prompt_tokens, 5);
+  EXPECT_GE(calls, 5);  // the sixth position samples, possibly the stopping BOS
+
+  // A prompt longer than the positions to run is an error, not cut short.
+  auto cut = generate(*model, six, 5, *sampler, count);
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.error().message().find("6 tokens, more than the 5 positions"), std::string::npos);
 
   auto empty = generate(*model, std::vector<int>{}, 3, *sampler, count);
   ASSERT_FALSE(empty.ok());

@@ -125,6 +125,19 @@ TEST(Tokenizer, RoundTripsArbitraryText) {
   }
 }
 
+// Every single byte against the rule (control bytes other than whitespace are not printed)
+// checked by hand here, and longer pieces always printed.
+TEST(Tokenizer, PrintableSkipsLoneControlBytesOnly) {
+  for (int b = 0; b < 256; ++b) {
+    const bool control = b < 0x20 || b == 0x7F;
+    const bool whitespace = b == ' ' || (b >= '\t' && b <= '\r');
+    EXPECT_EQ(Tokenizer::printable(std::string(1, static_cast<char>(b))), !control || whitespace) << b;
+  }
+  EXPECT_TRUE(Tokenizer::printable(std::string("\x01\x02", 2)));
+  EXPECT_TRUE(Tokenizer::printable(" the"));
+  EXPECT_TRUE(Tokenizer::printable(""));
+}
+
 TEST(Tokenizer, LongTextMatchesReference) {
   const TokenizerFile f = hand_vocabulary();
   const Tokenizer t = make_tokenizer(f);
