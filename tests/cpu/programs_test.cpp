@@ -116,10 +116,10 @@ TEST(CpuPrograms, EveryPassCanBeTurnedOff) {
 }
 
 // A surface packed as the streamed kernels pack theirs: activations in the first S columns,
-// weight blocks in the columns after them, unused columns at the end. Slices that only GEMMs
-// read are read in place (either transpose, conv, linear); a contiguous slice is a view; a
-// slice an elementwise op also reads, or that is an output, is copied. Only the slices'
-// regions of the input are converted (the rest is never read).
+// weight blocks in the columns after them, unused columns at the end. Slices that GEMMs
+// (either transpose, conv, linear) and elementwise ops read are read in place; a contiguous
+// slice is a view; a slice a reduction reads, or that is an output, is copied. Only the
+// slices' regions of the input are converted (the rest is never read).
 TEST(CpuPrograms, SlicesFeedingGemmsAreReadInPlace) {
   constexpr int64_t S = 7, W = S + 10 + 9;
   Builder b;
@@ -137,6 +137,7 @@ TEST(CpuPrograms, SlicesFeedingGemmsAreReadInPlace) {
   Value* e = b.slice_by_size(x, {0, 6, 0, 0}, {1, 4, 1, S});
   b.output(b.conv(e, weight(b, "we", {2, 4, 1, 1}, 13)));
   b.output(b.mul(e, 2.0));
+  b.output(b.reduce_sum(b.slice_by_size(x, {0, 3, 0, 1}, {1, 4, 1, S}), {3}, true));
   Value* rows = b.slice_by_size(x, {0, 2, 0, 0}, {1, 1, 1, W});
   b.output(b.mul(rows, rows));
   b.output(b.slice_by_size(x, {0, 1, 0, 2}, {1, 2, 1, 3}));
@@ -151,7 +152,7 @@ TEST(CpuPrograms, SlicesFeedingGemmsAreReadInPlace) {
   ASSERT_TRUE((*exe)->profile(io.buffers(), steps).ok());
   int copies = 0;
   for (const auto& st : steps) copies += st.op_type == "slice_by_size";
-  EXPECT_EQ(copies, 2);  // e (an elementwise reader) and the output slice
+  EXPECT_EQ(copies, 2);  // the reduction's slice and the output slice
 }
 
 // SiLU's backward as the ffn_backward kernel writes it: a DAG of elementwise ops (results

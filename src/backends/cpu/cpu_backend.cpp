@@ -538,7 +538,8 @@ class PlanCompiler final : public LowerCtx {
 
   // A slice whose elements are contiguous in x is a view of x. One whose elements are rows
   // of equal length, evenly apart in x (a block of channels x columns of a [1, C, 1, W]
-  // surface), is read in place when every reader is a GEMM operand that takes a row stride.
+  // surface), is read in place when every reader takes a row stride: a GEMM operand or an
+  // elementwise operand.
   // Either way no step runs; other slices are copied.
   bool slice_in_place(const mil::Op& op) {
     const mil::Value* x = arg(op, "x");
@@ -548,7 +549,7 @@ class PlanCompiler final : public LowerCtx {
     const auto& axes = region->axes;
     const int64_t base = region->base;
     const bool contiguous = axes.empty() || (axes.size() == 1 && axes[0].second == 1);
-    const bool rows = axes.size() == 2 && axes[0].second == 1 && all_read_as_gemm_rows(out, axes[0].first);
+    const bool rows = axes.size() == 2 && axes[0].second == 1 && all_read_as_rows(out, axes[0].first);
     if (!contiguous && !rows) return false;
     const Loc l = loc_.at(x);
     loc_[out] = {l.root, l.offset + base};
@@ -556,13 +557,14 @@ class PlanCompiler final : public LowerCtx {
     return true;
   }
 
-  // True when every reader of v (through views) is a GEMM operand reading rows `cols` long.
-  bool all_read_as_gemm_rows(const mil::Value* v, int64_t cols) const {
+  // True when every reader of v (through views) reads it as rows `cols` long with a stride.
+  bool all_read_as_rows(const mil::Value* v, int64_t cols) const {
     auto it = readers_.find(v);
     if (it == readers_.end() || static_cast<int>(it->second.size()) != uses_.at(v)) return false;  // also a function output
     for (const auto& [op, name] : it->second) {
-      const bool ok = is_view_op(op->type) && name == "x" ? all_read_as_gemm_rows(graph_.canonical(op->outputs[0]), cols)
-                                                          : gemm_reads_strided(*op, name, cols);
+      const bool ok = is_view_op(op->type) && name == "x"
+                          ? all_read_as_rows(graph_.canonical(op->outputs[0]), cols)
+                          : gemm_reads_strided(*op, name, cols) || elementwise_reads_strided(*op, name, cols);
       if (!ok) return false;
     }
     return true;

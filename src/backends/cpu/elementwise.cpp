@@ -83,14 +83,15 @@ struct GroupPlan {
   Runtime* rt = nullptr;
 };
 
-// Strides of `in` broadcast to `out` (row-major, 0 on broadcast axes), aligned to out's axes.
-Shape broadcast_strides(const Shape& in, const Shape& out) {
+// Strides of `in` broadcast to `out` (0 on broadcast axes), aligned to out's axes. `in` is
+// row-major except that its rows (runs along the last axis) are `row_stride` apart.
+Shape broadcast_strides(const Shape& in, int64_t row_stride, const Shape& out) {
   Shape s(out.size(), 0);
   int64_t stride = 1;
   for (size_t i = 0; i < in.size(); ++i) {
     const size_t d_in = in.size() - 1 - i, d_out = out.size() - 1 - i;
     s[d_out] = in[d_in] == 1 ? 0 : stride;
-    stride *= in[d_in];
+    stride = i == 0 ? row_stride : stride * in[d_in];
   }
   return s;
 }
@@ -228,6 +229,13 @@ Expected<std::optional<EwOpInfo>> elementwise_info(const mil::Op& op) {
   return std::optional<EwOpInfo>();
 }
 
+bool elementwise_reads_strided(const mil::Op& op, std::string_view arg, int64_t cols) {
+  auto info = elementwise_info(op);
+  const mil::Value* v = op.arg_value(arg);
+  if (!info.ok() || !*info || v == nullptr || v->type.shape.empty()) return false;
+  return (arg == "x" || (arg == "y" && is_binary((*info)->kind))) && v->type.shape.back() == cols;
+}
+
 Expected<StepFn> lower_group(const std::vector<const mil::Op*>& ops, const std::vector<bool>& stored, LowerCtx& ctx) {
   if (ops.empty() || ops.size() > static_cast<size_t>(kMaxGroupOps) || stored.size() != ops.size()) {
     return Error(ErrorCode::kInternal, "elementwise group of " + std::to_string(ops.size()) + " ops");
@@ -286,7 +294,11 @@ Expected<StepFn> lower_group(const std::vector<const mil::Op*>& ops, const std::
   }
   const Shape& out_shape = results.back()->type.shape;
   std::vector<Shape> strides;
-  for (const mil::Value* v : values) strides.push_back(broadcast_strides(v->type.shape, out_shape));
+  for (const mil::Value* v : values) {
+    const Shape& s = v->type.shape;
+    const int64_t row = s.empty() ? 1 : s.back();
+    strides.push_back(broadcast_strides(s, ctx.row_stride(v, row), out_shape));
+  }
   if (!collapse(out_shape, strides, p)) return ref::op_error(*ops.back(), "", "rank too large for the CPU backend", ErrorCode::kUnsupported);
   p.n_operands = static_cast<int>(values.size());
   p.round_fp16 = ctx.precision() == Precision::kFp16;

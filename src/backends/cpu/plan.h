@@ -82,6 +82,9 @@ struct EwOpInfo {
 };
 // The elementwise kind of `op`, or nullopt when it is not a fusable float elementwise op.
 Expected<std::optional<EwOpInfo>> elementwise_info(const mil::Op& op);
+// True when `op` is an elementwise op whose operand `arg` has rows `cols` long: groups read
+// every outside operand through LowerCtx::row_stride.
+bool elementwise_reads_strided(const mil::Op& op, std::string_view arg, int64_t cols);
 // One step running `ops` (a DAG in order, all of the last op's shape; an op's operands are
 // earlier members' results or outside values) over tiles; members with stored[i] write
 // their results to memory, the others live only in the tiles.
