@@ -96,10 +96,11 @@ class RunVocab {
   const VocabMap& map() const { return map_; }
   bool compacted() const { return !map_.is_all(); }
 
-  // The trainer's checkpoint state with full-vocabulary "model.*" tensors (the trained rows
-  // scattered back first), compact moments and "vocab.active_ids"; views valid while the
-  // trainer and this object live unchanged.
+  // The trainer's checkpoint state, its own when not compacted, else with full-vocabulary
+  // "model.*" tensors (the trained rows scattered back first), compact moments and
+  // "vocab.active_ids"; views valid while the trainer and this object live unchanged.
   std::vector<TensorView> state_tensors(const Trainer& trainer);
+  // The trainer's checkpoint meta with the full model's config.
   nlohmann::json state_meta(const Trainer& trainer) const;
   // A copy of the full model with the trained rows (for samples of a compacted run).
   ModelWeights full_weights(const Trainer& trainer);
