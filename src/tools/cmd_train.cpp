@@ -41,6 +41,9 @@ constexpr const char* kTrainHelp =
     "  --val-data PATH...   validation shards (default: the last --val-fraction of each shard)\n"
     "  --val-fraction F     default 0.05\n"
     "  --seq-len N          training context (default: the model's)\n"
+    "  --compact-vocab auto|on|off  train only the ids the data uses: their embedding and\n"
+    "                       classifier rows, the softmax over them (auto: when fewer than half\n"
+    "                       the vocabulary's); checkpoints still hold the full vocabulary\n"
     "optimisation:\n"
     "  --steps N            optimizer steps (default 100)     --accum N   windows per step (1)\n"
     "  --lr F               peak learning rate (3e-4)         --min-lr F  cosine floor (lr / 10)\n"
@@ -112,7 +115,20 @@ class ConsoleDisplay : public train::RunObserver {
                 s.peak_gflops, o.peak_gflops > 0 ? "given" : "measured sgemm");
     std::printf("data      %s train tokens, %s validation tokens\n", human(static_cast<double>(s.train_tokens)).c_str(),
                 human(static_cast<double>(s.val_tokens)).c_str());
+    if (s.trained_ids < c.vocab_size) {
+      std::printf("vocabulary %d, training on the %lld ids the data uses (--compact-vocab)\n", c.vocab_size,
+                  static_cast<long long>(s.trained_ids));
+    } else {
+      std::printf("vocabulary %d, all trained (the data uses %lld ids)\n", c.vocab_size,
+                  static_cast<long long>(s.data_ids));
+    }
     if (s.first_step > 0) std::printf("resumed   at step %lld\n", static_cast<long long>(s.first_step));
+    const train::VocabChange& v = s.vocab_change;
+    if (v.added > 0 || v.dropped > 0) {
+      std::printf("vocabulary differs from the checkpoint's: %lld ids new (moments from zero), %lld no longer trained "
+                  "(weights kept)\n",
+                  static_cast<long long>(v.added), static_cast<long long>(v.dropped));
+    }
     std::fflush(stdout);
   }
 
@@ -202,6 +218,13 @@ Expected<Precision> parse_precision(const std::string& s) {
   return invalid_argument("--precision must be fp32 or fp16, not '" + s + "'");
 }
 
+Expected<train::CompactVocab> parse_compact_vocab(const std::string& s) {
+  if (s == "auto") return train::CompactVocab::kAuto;
+  if (s == "on") return train::CompactVocab::kOn;
+  if (s == "off") return train::CompactVocab::kOff;
+  return invalid_argument("--compact-vocab must be auto, on or off, not '" + s + "'");
+}
+
 constexpr uint64_t kSampleSeed = 1234;  // every sample draws the same random numbers
 
 // What --tokenizer and the --sample-* options ask for.
@@ -284,8 +307,8 @@ int restart_with_resume(const std::vector<std::string>& args) {
 
 int cmd_train(const std::vector<std::string>& args) {
   auto parsed = Args::parse(args,
-                            {"config", "model", "data", "val-data", "val-fraction", "seq-len", "steps", "accum", "lr",
-                             "min-lr", "warmup", "clip", "weight-decay", "beta1", "beta2", "loss-scale",
+                            {"config", "model", "data", "val-data", "val-fraction", "seq-len", "compact-vocab", "steps",
+                             "accum", "lr", "min-lr", "warmup", "clip", "weight-decay", "beta1", "beta2", "loss-scale",
                              "residual-scale", "seed", "pipeline", "precision", "threads", "compile-budget", "ckpt",
                              "save-every", "keep-last", "eval-every", "eval-windows", "metrics", "peak-gflops", "stop-at",
                              "blzt", "tokenizer", "sample-every", "sample-prompt", "sample-tokens", "sample-temperature"},
@@ -316,6 +339,7 @@ int cmd_train(const std::vector<std::string>& args) {
       ANE_ASSIGN_OR_RETURN(long long seq, a.get_int("seq-len", 0));
       o.seq_len = static_cast<int>(seq);
     }
+    ANE_ASSIGN_OR_RETURN(o.compact_vocab, parse_compact_vocab(a.get("compact-vocab", "auto")));
     ANE_ASSIGN_OR_RETURN(long long steps, a.get_int("steps", 100));
     ANE_ASSIGN_OR_RETURN(long long accum, a.get_int("accum", 1));
     ANE_ASSIGN_OR_RETURN(long long seed, a.get_int("seed", 42));

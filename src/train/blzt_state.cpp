@@ -1,5 +1,8 @@
 #include "train/blzt_state.h"
 
+#include <algorithm>
+#include <map>
+
 namespace ane::train {
 namespace {
 
@@ -25,31 +28,52 @@ void for_each_blzt_tensor(B& b, Fn&& fn) {
 
 }  // namespace
 
-Expected<BlztCheckpoint> blzt_from_trainer(const Trainer& t, int64_t total_steps, double loss, double compile_ms,
-                                           double train_ms, double wall_ms) {
-  const ModelConfig& c = t.config();
+Expected<BlztCheckpoint> blzt_from_state(const nlohmann::json& meta, std::span<const TensorView> tensors,
+                                         const VocabMap& moments_map, const BlztRunInfo& run) {
+  ANE_ASSIGN_OR_RETURN(ModelConfig c, ModelConfig::from_json(meta.value("model", nlohmann::json()), "checkpoint meta"));
+  if (c.vocab_size != moments_map.vocab_size()) return invalid_argument("the vocabulary map is not the model's");
   const bool mha = c.n_kv_heads == c.n_heads && c.q_dim() == static_cast<size_t>(c.dim);
   ANE_ASSIGN_OR_RETURN(BlztCheckpoint b, make_blzt_checkpoint(c, mha ? kBlztVersionMha : kBlztVersionGqa));
-  std::map<std::string, std::span<const float>> w, m, v;
-  for (const auto& x : t.weights().tensors()) w[x.name] = x.data;
-  for (const auto& x : t.adam().m().tensors()) m[x.name] = x.data;
-  for (const auto& x : t.adam().v().tensors()) v[x.name] = x.data;
+  std::map<std::string, std::span<const float>> f32;
+  for (const TensorView& t : tensors) {
+    if (t.dtype != CkptDType::kF32) continue;
+    f32[t.name] = {reinterpret_cast<const float*>(t.data.data()), t.data.size() / sizeof(float)};
+  }
+  const VocabMap every_id = VocabMap::all(c.vocab_size);
+  const std::vector<std::string> vocab_tensors = vocab_tensor_names(c);
+  const size_t D = static_cast<size_t>(c.dim);
+  Status bad;
   for_each_blzt_tensor(b, [&](const std::string& name, BlztTensor& bt) {
-    bt.w.assign(w.at(name).begin(), w.at(name).end());
-    bt.m.assign(m.at(name).begin(), m.at(name).end());
-    bt.v.assign(v.at(name).begin(), v.at(name).end());
+    const auto w = f32.find("model." + name), m = f32.find("adam.m." + name), v = f32.find("adam.v." + name);
+    const bool compact = std::find(vocab_tensors.begin(), vocab_tensors.end(), name) != vocab_tensors.end();
+    const size_t moments = compact ? static_cast<size_t>(moments_map.rows()) * D : bt.w.size();
+    if (w == f32.end() || m == f32.end() || v == f32.end() || w->second.size() != bt.w.size() ||
+        m->second.size() != moments || v->second.size() != moments) {
+      if (bad.ok()) bad = invalid_argument("the state lacks tensor '" + name + "' or its moments, or they are mis-sized");
+      return;
+    }
+    std::copy(w->second.begin(), w->second.end(), bt.w.begin());
+    if (compact) {
+      realign_rows(m->second, moments_map, bt.m, every_id, D);
+      realign_rows(v->second, moments_map, bt.v, every_id, D);
+    } else {
+      std::copy(m->second.begin(), m->second.end(), bt.m.begin());
+      std::copy(v->second.begin(), v->second.end(), bt.v.begin());
+    }
   });
+  ANE_RETURN_IF_ERROR(bad);
+  const auto step = meta.value("step", int64_t{0});
   BlztHeader& h = b.header;
-  h.step = static_cast<int32_t>(t.steps_done());
-  h.total_steps = static_cast<int32_t>(total_steps);
-  h.adam_t = static_cast<int32_t>(t.adam().t());
-  h.lr = static_cast<float>(t.options().schedule.at(t.steps_done()));
-  h.loss = static_cast<float>(loss);
-  h.cum_compile = compile_ms;
-  h.cum_train = train_ms;
-  h.cum_wall = wall_ms;
-  h.cum_steps = static_cast<int32_t>(t.steps_done());
-  h.cum_batches = static_cast<int32_t>(t.steps_done());
+  h.step = static_cast<int32_t>(step);
+  h.total_steps = static_cast<int32_t>(run.total_steps);
+  h.adam_t = static_cast<int32_t>(meta.value("adam_t", int64_t{0}));
+  h.lr = static_cast<float>(run.lr);
+  h.loss = static_cast<float>(run.loss);
+  h.cum_compile = run.compile_ms;
+  h.cum_train = run.train_ms;
+  h.cum_wall = run.wall_ms;
+  h.cum_steps = static_cast<int32_t>(step);
+  h.cum_batches = static_cast<int32_t>(step);
   return b;
 }
 

@@ -1,5 +1,6 @@
 #include "train/data.h"
 
+#include <algorithm>
 #include <filesystem>
 
 namespace ane::train {
@@ -59,12 +60,20 @@ Expected<TokenData> TokenData::open(const DataOptions& o) {
   }
   TokenData d;
   d.window_ = o.window;
+  // One pass over every token marks the ids that occur; only a shard whose largest id is
+  // outside the vocabulary is read again, to name the first bad token's offset.
+  std::vector<uint8_t> occurs(size_t{1} << 16, 0);
   auto open_all = [&](const std::vector<std::string>& paths) -> Expected<std::vector<size_t>> {
     ANE_ASSIGN_OR_RETURN(std::vector<std::string> files, expand_shard_paths(paths));
     std::vector<size_t> idx;
     for (const std::string& f : files) {
       ANE_ASSIGN_OR_RETURN(TokenShard s, TokenShard::open(f));
-      ANE_RETURN_IF_ERROR(s.validate(o.vocab_size));
+      uint16_t largest = 0;
+      for (const uint16_t t : s.tokens()) {
+        occurs[t] = 1;
+        largest = std::max(largest, t);
+      }
+      if (largest >= o.vocab_size) ANE_RETURN_IF_ERROR(s.validate(o.vocab_size));
       idx.push_back(d.shards_.size());
       d.shards_.push_back(std::move(s));
     }
@@ -89,6 +98,9 @@ Expected<TokenData> TokenData::open(const DataOptions& o) {
   };
   if (d.train_.starts == 0) return too_small("training", d.train_);
   if (d.val_.starts == 0) return too_small("validation", d.val_);
+  for (size_t id = 0; id < occurs.size(); ++id) {
+    if (occurs[id]) d.token_ids_.push_back(static_cast<uint16_t>(id));
+  }
   return d;
 }
 

@@ -23,8 +23,8 @@ struct DataOptions {
 
 class TokenData {
  public:
-  // Maps the shards and checks every token against the vocabulary. Errors name the shard
-  // and the byte offset of a bad token, or say why no window fits.
+  // Maps the shards and checks every token against the vocabulary, noting which ids occur.
+  // Errors name the shard and the byte offset of a bad token, or say why no window fits.
   static Expected<TokenData> open(const DataOptions& options);
 
   // The training window of micro-step `micro` of optimizer step `step`.
@@ -32,6 +32,8 @@ class TokenData {
   // Window i of n spread evenly over the validation tokens (the same every call).
   std::span<const uint16_t> val_window(int64_t i, int64_t n) const;
 
+  // The ids that occur anywhere in the training and validation shards, ascending.
+  std::span<const uint16_t> token_ids() const { return token_ids_; }
   int64_t train_tokens() const { return train_.tokens; }
   int64_t val_tokens() const { return val_.tokens; }
 
@@ -53,6 +55,7 @@ class TokenData {
   std::vector<TokenShard> shards_;
   Split train_, val_;
   int64_t window_ = 0;
+  std::vector<uint16_t> token_ids_;
 };
 
 // Expands files and directories (a directory stands for its *.bin shards, by name).

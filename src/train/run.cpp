@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <iterator>
 #include <random>
+#include <span>
 
 #include <nlohmann/json.hpp>
 
@@ -40,30 +42,31 @@ struct RunState {
   }
 };
 
-Expected<double> mean_val_loss(Trainer& t, const TokenData& data, int64_t windows) {
+// The mean loss of `windows` validation windows, remapped to the trainer's vocabulary rows.
+Expected<double> mean_val_loss(Trainer& t, const TokenData& data, const VocabMap& map, int64_t windows) {
   double sum = 0;
+  std::vector<uint16_t> remapped;
   for (int64_t i = 0; i < windows; ++i) {
-    ANE_ASSIGN_OR_RETURN(double loss, t.loss(data.val_window(i, windows)));
+    ANE_ASSIGN_OR_RETURN(double loss, t.loss(map.remap(data.val_window(i, windows), remapped)));
     sum += loss;
   }
   return sum / static_cast<double>(windows);
 }
 
-// Writes the checkpoint to `path` and, with keep_last > 0, a copy "<path>.<step>", removing
-// the oldest copies beyond keep_last.
-Status write_checkpoint(const Trainer& t, const RunState& state, const RunOptions& o, const std::string& path) {
-  nlohmann::json meta = t.state_meta();
-  meta["run"] = state.to_json(o.seed);
-  ANE_RETURN_IF_ERROR(save_checkpoint(path, meta, t.state_tensors()));
+// Writes the checkpoint of step `step` to `path` and, with keep_last > 0, a copy
+// "<path>.<step>", removing the oldest copies beyond keep_last.
+Status write_checkpoint(const nlohmann::json& meta, std::span<const TensorView> tensors, int64_t step,
+                        const RunOptions& o, const std::string& path) {
+  ANE_RETURN_IF_ERROR(save_checkpoint(path, meta, tensors));
   if (o.keep_last <= 0 || path != o.ckpt) return {};
   // The stamped copy is a second name for the file just written: the next save replaces
   // `path` by a rename, so the copy keeps these bytes. Without hard links, write it again.
   namespace fs = std::filesystem;
-  const std::string stamped = path + "." + std::to_string(t.steps_done());
+  const std::string stamped = path + "." + std::to_string(step);
   std::error_code link_error;
   fs::remove(stamped, link_error);
   fs::create_hard_link(path, stamped, link_error);
-  if (link_error) ANE_RETURN_IF_ERROR(save_checkpoint(stamped, meta, t.state_tensors()));
+  if (link_error) ANE_RETURN_IF_ERROR(save_checkpoint(stamped, meta, tensors));
   // the step-stamped copies, oldest first
   const fs::path base(path);
   const fs::path dir = base.has_parent_path() ? base.parent_path() : fs::path(".");
@@ -147,6 +150,18 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
   o.data.window = config.seq_len + 1;
   o.data.vocab_size = config.vocab_size;
   ANE_ASSIGN_OR_RETURN(TokenData data, TokenData::open(o.data));
+  // The vocabulary rows trained: the ids the data uses, or every id. The set depends on the
+  // data alone, so a resumed run derives it again.
+  const std::span<const uint16_t> data_ids = data.token_ids();
+  VocabMap map = VocabMap::all(config.vocab_size);
+  if (compacts(o.compact_vocab, std::ssize(data_ids), config.vocab_size)) {
+    ANE_ASSIGN_OR_RETURN(map, VocabMap::of({data_ids.begin(), data_ids.end()}, config.vocab_size));
+  }
+  ANE_ASSIGN_OR_RETURN(RunVocab vocab, RunVocab::split(weights, std::move(map)));
+  VocabChange vocab_change;
+  if (resumed) {
+    ANE_ASSIGN_OR_RETURN(vocab_change, align_state(*resumed, vocab.map()));
+  }
 
   o.trainer.schedule.total = o.steps;
   const int compiles_before = engine.compile_count();
@@ -177,6 +192,9 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
   start.peak_gflops = o.peak_gflops > 0 ? o.peak_gflops : measure_peak_gflops(o.trainer.threads);
   start.train_tokens = data.train_tokens();
   start.val_tokens = data.val_tokens();
+  start.data_ids = std::ssize(data_ids);
+  start.trained_ids = vocab.map().rows();
+  start.vocab_change = vocab_change;
   observer.on_start(start);
 
   ANE_ASSIGN_OR_RETURN(MetricsLogWriter metrics, MetricsLogWriter::open(o.metrics, o.resume));
@@ -185,21 +203,27 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
                                      {"seq_len", config.seq_len}, {"pipeline", pipeline_name(o.trainer.pipeline)},
                                      {"threads", o.trainer.threads}, {"lr", o.trainer.schedule.lr},
                                      {"flops_per_step", start.flops_per_step}, {"peak_gflops", start.peak_gflops},
-                                     {"resumed", o.resume}}));
+                                     {"active_vocab", start.trained_ids}, {"resumed", o.resume}}));
 
   double last_loss = 0;
+  std::vector<uint16_t> remapped;  // a window in vocabulary rows
   auto save = [&](const std::string& path) -> Status {
     const RunState t = totals();
-    ANE_RETURN_IF_ERROR(write_checkpoint(*trainer, t, o, path));
+    nlohmann::json meta = vocab.state_meta(*trainer);
+    meta["run"] = t.to_json(o.seed);
+    const std::vector<TensorView> tensors = vocab.state_tensors(*trainer);
+    ANE_RETURN_IF_ERROR(write_checkpoint(meta, tensors, trainer->steps_done(), o, path));
     observer.on_checkpoint(path, trainer->steps_done());
     if (o.blzt.empty() || path != o.ckpt) return {};
-    ANE_ASSIGN_OR_RETURN(BlztCheckpoint b, blzt_from_trainer(*trainer, o.steps, last_loss, t.compile_ms, t.train_ms, t.wall_ms));
+    const BlztRunInfo info{o.steps, trainer->options().schedule.at(trainer->steps_done()), last_loss,
+                           t.compile_ms, t.train_ms, t.wall_ms};
+    ANE_ASSIGN_OR_RETURN(BlztCheckpoint b, blzt_from_state(meta, tensors, vocab.map(), info));
     ANE_RETURN_IF_ERROR(save_blzt(o.blzt, b));
     observer.on_checkpoint(o.blzt, trainer->steps_done());
     return {};
   };
   auto evaluate_now = [&]() -> Status {
-    ANE_ASSIGN_OR_RETURN(double val, mean_val_loss(*trainer, data, o.eval_windows));
+    ANE_ASSIGN_OR_RETURN(double val, mean_val_loss(*trainer, data, vocab.map(), o.eval_windows));
     const bool best = !state.best_val_loss || val < *state.best_val_loss;
     if (best) state.best_val_loss = val;
     observer.on_eval(trainer->steps_done(), val, best);
@@ -210,7 +234,9 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
   };
   auto sample_now = [&]() -> Status {
     if (!o.sample) return {};
-    ANE_ASSIGN_OR_RETURN(std::string text, o.sample(trainer->weights()));
+    // samples come from the full model: a compacted run's trained rows in the full tensors
+    ANE_ASSIGN_OR_RETURN(std::string text,
+                         vocab.compacted() ? o.sample(vocab.full_weights(*trainer)) : o.sample(trainer->weights()));
     observer.on_sample(trainer->steps_done(), text);
     return metrics.write({{"type", "sample"}, {"step", trainer->steps_done()}, {"text", text}});
   };
@@ -238,7 +264,7 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
     const Timer timer;
     double loss = 0;
     for (int micro = 0; micro < o.accum; ++micro) {
-      ANE_ASSIGN_OR_RETURN(double l, trainer->accumulate(data.train_window(o.seed, step, micro)));
+      ANE_ASSIGN_OR_RETURN(double l, trainer->accumulate(vocab.map().remap(data.train_window(o.seed, step, micro), remapped)));
       loss += l / o.accum;
     }
     ANE_ASSIGN_OR_RETURN(StepReport report, trainer->step());
@@ -288,7 +314,7 @@ Expected<EvalResult> evaluate(Engine& engine, const ModelWeights& weights, const
   TrainerOptions to;
   to.threads = threads;
   ANE_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, Trainer::create(engine, weights, to));
-  ANE_ASSIGN_OR_RETURN(double loss, mean_val_loss(*t, data, windows));
+  ANE_ASSIGN_OR_RETURN(double loss, mean_val_loss(*t, data, VocabMap::all(weights.config.vocab_size), windows));
   return EvalResult{loss, windows};
 }
 

@@ -15,6 +15,7 @@
 #include "runtime/engine.h"
 #include "train/data.h"
 #include "train/trainer.h"
+#include "train/vocab.h"
 
 namespace ane::train {
 
@@ -35,6 +36,7 @@ struct RunOptions {
   int64_t stop_at = 0;          // end this process after this step with a checkpoint, as an
                                 // interruption would (the schedule still runs to `steps`); 0: off
   std::optional<int> seq_len;   // overrides the model's training context
+  CompactVocab compact_vocab = CompactVocab::kAuto;  // train only the ids the data uses (vocab.h)
   double peak_gflops = 0;       // for the MFU estimate; 0: measured at start-up
   int64_t sample_every = 0;     // steps between generated samples (and at the end); 0: none
   // Writes a sample from the current weights (the CLI's generator and tokenizer); the
@@ -60,6 +62,9 @@ struct RunStart {
   double compile_ms = 0;
   double peak_gflops = 0;
   int64_t train_tokens = 0, val_tokens = 0;
+  int64_t data_ids = 0;      // distinct ids in the training and validation data
+  int64_t trained_ids = 0;   // the vocabulary rows trained: data_ids when compacted, else every id
+  VocabChange vocab_change;  // resumed: how the trained ids differ from the checkpoint's
 };
 struct RunStep {
   StepReport report;

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <sstream>
 #include <vector>
@@ -63,7 +64,9 @@ class TrainCli : public Cli {
 };
 
 TEST_F(TrainCli, LossFallsOnEnglishTextAndMetricsAreJsonLines) {
-  RunResult r = train("run", "--steps 150 --lr 3e-3 --warmup 10 --eval-every 50 --eval-windows 8");
+  // the full vocabulary, so the run's validation loss is `ane eval`'s (compaction would
+  // take the softmax over the ids the text uses only)
+  RunResult r = train("run", "--steps 150 --lr 3e-3 --warmup 10 --eval-every 50 --eval-windows 8 --compact-vocab off");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("Efficiency Report"), std::string::npos) << r.output;
   std::ifstream in(path("run.jsonl"));
@@ -91,15 +94,88 @@ TEST_F(TrainCli, LossFallsOnEnglishTextAndMetricsAreJsonLines) {
 }
 
 TEST_F(TrainCli, ResumeContinuesTheSameTrajectory) {
-  ASSERT_EQ(train("whole", "--steps 8 --accum 2 --lr 2e-3").exit_code, 0);
-  RunResult first = train("part", "--steps 8 --accum 2 --lr 2e-3 --stop-at 3");
-  ASSERT_EQ(first.exit_code, 0) << first.output;
-  RunResult second = train("part", "--steps 8 --accum 2 --lr 2e-3 --resume");
-  ASSERT_EQ(second.exit_code, 0) << second.output;
-  EXPECT_NE(second.output.find("resumed   at step 3"), std::string::npos) << second.output;
-  const auto whole = step_losses(path("whole.jsonl")), part = step_losses(path("part.jsonl"));
-  ASSERT_EQ(whole.size(), 8u);
-  EXPECT_EQ(part, whole) << "resumed losses must equal the uninterrupted run's exactly";
+  for (const std::string mode : {"off", "on"}) {
+    SCOPED_TRACE("--compact-vocab " + mode);
+    const std::string flags = "--steps 8 --accum 2 --lr 2e-3 --compact-vocab " + mode;
+    ASSERT_EQ(train("whole" + mode, flags).exit_code, 0);
+    RunResult first = train("part" + mode, flags + " --stop-at 3");
+    ASSERT_EQ(first.exit_code, 0) << first.output;
+    RunResult second = train("part" + mode, flags + " --resume");
+    ASSERT_EQ(second.exit_code, 0) << second.output;
+    EXPECT_NE(second.output.find("resumed   at step 3"), std::string::npos) << second.output;
+    EXPECT_EQ(second.output.find("vocabulary differs"), std::string::npos) << second.output;
+    const auto whole = step_losses(path("whole" + mode + ".jsonl")), part = step_losses(path("part" + mode + ".jsonl"));
+    ASSERT_EQ(whole.size(), 8u);
+    EXPECT_EQ(part, whole) << "resumed losses must equal the uninterrupted run's exactly";
+  }
+}
+
+// The "start" record of a metrics log.
+nlohmann::json start_record(const std::string& metrics) {
+  std::ifstream in(metrics);
+  std::string line;
+  std::getline(in, line);
+  return nlohmann::json::parse(line);
+}
+
+TEST_F(TrainCli, CompactedRunsWriteCheckpointsEveryToolReads) {
+  const std::vector<uint16_t> text = english_bytes();
+  const size_t used = std::set<uint16_t>(text.begin(), text.end()).size();
+  RunResult r = train("c", "--steps 20 --lr 3e-3 --eval-windows 4 --compact-vocab on");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string summary = "vocabulary 256, training on the " + std::to_string(used) + " ids the data uses";
+  EXPECT_NE(r.output.find(summary), std::string::npos) << r.output;
+  EXPECT_EQ(start_record(path("c.jsonl"))["active_vocab"], used);
+  double val = 0;
+  {
+    std::ifstream in(path("c.jsonl"));
+    std::string line;
+    while (std::getline(in, line)) {
+      const auto j = nlohmann::json::parse(line);
+      if (j["type"] == "eval") val = j["val_loss"].get<double>();
+    }
+  }
+  // `ane eval` takes the softmax over every id: never below the run's loss over the used ids
+  const std::string data = " --data " + path("text.bin") + " --windows 4";
+  RunResult from_ckpt = run_ane("eval --model " + path("c.ckpt") + data);
+  ASSERT_EQ(from_ckpt.exit_code, 0) << from_ckpt.output;
+  double full = 0;
+  ASSERT_EQ(std::sscanf(from_ckpt.output.c_str(), "val_loss %lf", &full), 1) << from_ckpt.output;
+  EXPECT_GT(full, val - 1e-4) << from_ckpt.output;
+  RunResult exported = run_ane("export --ckpt " + path("c.ckpt") + " -o " + path("c.bin"));
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  RunResult from_bin = run_ane("eval --model " + path("c.bin") + data);
+  EXPECT_EQ(from_bin.output, from_ckpt.output);
+  const std::string gen = " --prompt-ids 1,84,104 --steps 12 --seed 7 --temperature 0";
+  RunResult g_ckpt = run_ane("generate --model " + path("c.ckpt") + gen), g_bin = run_ane("generate --model " + path("c.bin") + gen);
+  ASSERT_EQ(g_ckpt.exit_code, 0) << g_ckpt.output;
+  auto first_line = [](const std::string& out) { return out.substr(0, out.find('\n')); };
+  EXPECT_EQ(first_line(g_ckpt.output), first_line(g_bin.output)) << "the same tokens (then timings)";
+  // auto compacts this text (fewer than 128 of the 256 byte ids); off trains every id
+  RunResult off = train("off", "--steps 1 --eval-windows 1 --compact-vocab off");
+  ASSERT_EQ(off.exit_code, 0) << off.output;
+  EXPECT_NE(off.output.find("vocabulary 256, all trained (the data uses " + std::to_string(used) + " ids)"),
+            std::string::npos) << off.output;
+  EXPECT_EQ(start_record(path("off.jsonl"))["active_vocab"], 256);
+  RunResult bad = train("bad", "--steps 1 --compact-vocab maybe");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("--compact-vocab must be auto, on or off"), std::string::npos) << bad.output;
+}
+
+TEST_F(TrainCli, ResumeOnDataWithOtherIdsSaysSo) {
+  ASSERT_EQ(train("p", "--steps 4 --stop-at 2 --compact-vocab on").exit_code, 0);
+  // the same text and ten more ids (byte values it does not hold)
+  std::vector<uint16_t> more = english_bytes();
+  const std::set<uint16_t> had(more.begin(), more.end());
+  int added = 0;
+  for (uint16_t id = 128; added < 10; ++id) {
+    if (!had.contains(id)) more.insert(more.begin() + 1000 * ++added, id);
+  }
+  ASSERT_TRUE(write_token_shard(path("more.bin"), more).ok());
+  RunResult r = run_ane("train --config tiny --data " + path("more.bin") + " --threads 2 --peak-gflops 100 --ckpt " +
+                        path("p.ckpt") + " --steps 4 --compact-vocab on --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("vocabulary differs from the checkpoint's: 10 ids new"), std::string::npos) << r.output;
 }
 
 TEST_F(TrainCli, ResumesFromTheOriginalsBlztCheckpoint) {
