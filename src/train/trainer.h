@@ -79,6 +79,10 @@ class Trainer {
 
   const ModelConfig& config() const { return weights_.config; }
   const ModelWeights& weights() const { return weights_; }
+  // The gradients accumulated since the last step (or restore), zero after either: each
+  // tensor holds loss_scale x the sum over those windows of the gradient of the window's mean
+  // cross-entropy, loss_scale being loss_scaler().scale() (it changes only in step()).
+  const ModelWeights& gradients() const { return grads_; }
   const AdamW& adam() const { return adam_; }
   int64_t steps_done() const { return steps_done_; }
   const LossScaler& loss_scaler() const { return scaler_; }

@@ -1,20 +1,19 @@
-// A whole small model (tiny preset, 2 layers) run through the kernels and CPU ops: loss and
-// every gradient against the float64 reference model; and a llama2.c v0 file's next-token
-// logits against the reference on the same tokens.
+// A llama2.c v0 file's next-token logits through baked kernels against the float64 reference
+// model on the same tokens. (The trainer's loss and gradients: tests/train/gradients_test.cpp.)
 #include <cstdio>
 #include <filesystem>
 
 #include <gtest/gtest.h>
 
 #include "formats/llama2_model.h"
-#include "kernel_layer.h"
+#include "harness.h"
+#include "models/layer_kernels.h"
+#include "train/cpu_ops.h"
 
 namespace ane::testing {
 namespace {
 
 using reference::Vec;
-
-constexpr float kLossScale = 256.0f;  // keeps fp16 gradients out of the subnormal range
 
 // fp32 copies of a reference model's tensors, viewed per layer.
 struct ModelViews {
@@ -34,98 +33,9 @@ struct ModelViews {
   }
 };
 
-struct KernelModel {
-  const ModelConfig& c;
-  KernelLayer layer;
-  RunnableKernel final_norm, classifier, classifier_b, norm_b;
-  KernelModel(Engine& e, const ModelConfig& config) : c(config), layer(e, config) {
-    models::KernelGenerator gen(c);
-    const auto st = models::WeightSource::kStreamed;
-    final_norm = compile_checked(e, gen.final_rmsnorm(st), nullptr);
-    classifier = compile_checked(e, gen.classifier_forward(st), nullptr);
-    classifier_b = compile_checked(e, gen.classifier_backward(st), nullptr);
-    norm_b = compile_checked(e, gen.rmsnorm_backward(models::WeightId::kRmsFinal, st), nullptr);
-  }
-};
-
 void randomize_tokens(std::vector<uint16_t>& tokens, std::vector<int>& as_int, int V, uint64_t seed) {
   std::mt19937_64 rng(seed);
   for (size_t i = 0; i < tokens.size(); ++i) as_int[i] = tokens[i] = static_cast<uint16_t>(rng() % uint64_t(V));
-}
-
-TEST(WholeModel, LossAndGradientsMatchReference) {
-  const ModelConfig c = tiny_config();
-  const int D = c.dim, S = c.seq_len, V = c.vocab_size;
-  reference::Model m = reference::random_model(c, 3);
-  for (Vec* p : m.params()) round_fp16(*p);
-  ModelViews mv(m);
-  auto engine = make_engine();
-  KernelModel km(*engine, c);
-  ASSERT_TRUE(km.layer.ok() && km.final_norm.kernel && km.classifier.kernel && km.classifier_b.kernel && km.norm_b.kernel);
-  for (RunnableKernel* k : {&km.final_norm, &km.classifier, &km.classifier_b, &km.norm_b})
-    ASSERT_TRUE(k->set_weights(mv.layers[0]).ok());
-
-  std::vector<uint16_t> tokens(static_cast<size_t>(S)), targets(static_cast<size_t>(S));
-  std::vector<int> tok_i(static_cast<size_t>(S)), tgt_i(static_cast<size_t>(S));
-  randomize_tokens(tokens, tok_i, V, 1);
-  randomize_tokens(targets, tgt_i, V, 2);
-
-  // forward
-  std::vector<float> xf0(size_t(D * S));
-  ASSERT_TRUE(train::embed_lookup(xf0, mv.layers[0].embedding, tokens, V, D, S).ok());
-  Vec x = to_double(xf0);
-  std::vector<KernelLayer::Taps> taps;
-  for (size_t l = 0; l < m.layers.size(); ++l) {
-    km.layer.set_weights(mv.layers[l]);
-    taps.push_back(km.layer.forward(x));
-    x = taps.back().out;
-    round_fp16(x);
-  }
-  const Vec xfin = to_double(km.final_norm.run({&x}));
-  const std::vector<float> logits = km.classifier.run({&xfin});
-  std::vector<float> dlogits(logits.size());
-  auto loss = train::cross_entropy(dlogits, logits, targets, V, S);
-  ASSERT_TRUE(loss.ok());
-
-  // backward (kernels see gradients scaled by kLossScale)
-  std::vector<float> d_emb(m.embedding.size(), 0.0f), d_final(size_t(D), 0.0f);
-  Vec dl_scaled(dlogits.begin(), dlogits.end());
-  for (double& v : dl_scaled) v *= kLossScale;
-  const Vec dxfin = to_double(km.classifier_b.run({&dl_scaled}));
-  const Vec dx_top = to_double(km.norm_b.run({&dxfin, &x}));
-  {
-    std::vector<float> unused(size_t(D * S));
-    train::rmsnorm_backward(unused, d_final, to_float(dxfin), to_float(x), mv.layers[0].rms_final, D, S,
-                            static_cast<float>(c.norm_eps));
-  }
-  Vec dx = dx_top;
-  std::vector<reference::Layer> dws(m.layers.size());
-  for (size_t l = m.layers.size(); l-- > 0;) {
-    km.layer.set_weights(mv.layers[l]);
-    KernelLayer::Grads g = km.layer.backward(taps[l], mv.layers[l], dx);
-    dws[l] = std::move(g.dw);
-    dx = std::move(g.dx);
-  }
-  std::vector<float> dxs = to_float(dx);
-  for (float& v : dxs) v /= kLossScale;  // the embedding sees the unscaled gradient
-  train::linear_weight_grad(d_emb, dlogits, to_float(xfin), V, D, S);
-  train::embed_backward(d_emb, dxs, tokens, D, S);
-
-  const reference::ModelGrads want = reference::model_backward(m, tok_i, tgt_i);
-  EXPECT_NEAR(*loss, want.loss, 1e-3 * want.loss);
-  EXPECT_LT(rel_err(to_double(d_emb), want.embedding), 1e-2) << "embedding";
-  Vec dfin = to_double(d_final);
-  for (double& v : dfin) v /= kLossScale;
-  EXPECT_LT(rel_err(dfin, want.rms_final), 1e-2) << "rms_final";
-  for (size_t l = 0; l < m.layers.size(); ++l) {
-    const std::vector<Vec*> gp = dws[l].params();
-    const std::vector<Vec*> wp = const_cast<reference::Layer&>(want.layers[l]).params();
-    for (size_t i = 0; i < gp.size(); ++i) {
-      Vec got = *gp[i];
-      for (double& v : got) v /= kLossScale;
-      EXPECT_LT(rel_err(got, *wp[i]), 1e-2) << "layer " << l << " tensor " << i;
-    }
-  }
 }
 
 TEST(Llama2Model, NextTokenLogitsMatchReference) {
