@@ -14,15 +14,13 @@ std::vector<uint8_t> golden_2x3_f32() {
   std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
   header.append(128 - 10 - header.size() - 1, ' ');
   header += '\n';
-  std::vector<uint8_t> b = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
-  b.push_back(static_cast<uint8_t>(header.size() & 0xFF));
-  b.push_back(static_cast<uint8_t>(header.size() >> 8));
-  b.insert(b.end(), header.begin(), header.end());
-  for (float f : {1.f, 2.f, 3.f, 4.f, 5.f, 6.f}) {
-    uint8_t raw[4];
-    std::memcpy(raw, &f, 4);
-    b.insert(b.end(), raw, raw + 4);
-  }
+  const uint8_t magic[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<uint8_t>(header.size() & 0xFF),
+                             static_cast<uint8_t>(header.size() >> 8)};
+  const float values[6] = {1.f, 2.f, 3.f, 4.f, 5.f, 6.f};
+  std::vector<uint8_t> b(sizeof magic + header.size() + sizeof values);
+  std::memcpy(b.data(), magic, sizeof magic);
+  std::memcpy(b.data() + sizeof magic, header.data(), header.size());
+  std::memcpy(b.data() + sizeof magic + header.size(), values, sizeof values);  // little-endian f32
   return b;
 }
 
