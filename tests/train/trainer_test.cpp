@@ -9,6 +9,7 @@
 #include <numbers>
 #include <random>
 
+#include "../models/harness.h"
 #include "train/trainer.h"
 #include "trainer_harness.h"
 
@@ -17,11 +18,7 @@ namespace {
 
 using reference::Vec;
 
-ModelConfig tiny() {
-  auto c = model_preset("tiny");
-  EXPECT_TRUE(c.ok());
-  return *c;
-}
+using testing::tiny_config;
 
 struct Settings {
   double lr = 2e-3, min_lr = 2e-4, clip = 0.5, wd = 0.1, b1 = 0.9, b2 = 0.95, eps = 1e-8;
@@ -108,7 +105,7 @@ std::vector<double> trainer_losses(Trainer& t, const std::vector<std::vector<uin
 }
 
 TEST(Trainer, TenStepsMatchTheFloat64Reference) {
-  const ModelConfig c = tiny();
+  const ModelConfig c = tiny_config();
   const Settings s;
   Pair p = random_pair(c, 11);
   const auto windows = random_windows(c, 10, 5);
@@ -130,11 +127,7 @@ TEST(Trainer, TenStepsMatchTheFloat64Reference) {
 }
 
 TEST(Trainer, AccumulationAveragesWindowsAndGqaQkNormMatchesReference) {
-  ModelConfig c = tiny();
-  c.head_dim = 24;  // != dim / n_heads
-  c.qk_norm = true;
-  c.rope_theta = 1e6;
-  c.norm_eps = 1e-6;
+  const ModelConfig c = testing::tiny_qk_config();  // head_dim != dim / n_heads
   Settings s;
   s.total = 4;
   s.warmup = 1;
@@ -149,7 +142,7 @@ TEST(Trainer, AccumulationAveragesWindowsAndGqaQkNormMatchesReference) {
 }
 
 TEST(Trainer, ResidualScalingMatchesTheReference) {
-  const ModelConfig c = tiny();
+  const ModelConfig c = tiny_config();
   Settings s;
   s.total = 4;
   s.warmup = 1;
@@ -171,7 +164,7 @@ TEST(Trainer, ResidualScalingMatchesTheReference) {
 }
 
 TEST(Trainer, PipelinesAgreeClosely) {
-  const ModelConfig c = tiny();
+  const ModelConfig c = tiny_config();
   const Settings s;
   Pair p = random_pair(c, 13);
   const auto windows = random_windows(c, 6, 7);
@@ -185,7 +178,7 @@ TEST(Trainer, PipelinesAgreeClosely) {
 }
 
 TEST(Trainer, OverflowSkipsTheStepAndHalvesTheScale) {
-  const ModelConfig c = tiny();
+  const ModelConfig c = tiny_config();
   Pair p = random_pair(c, 14);
   TrainerOptions o = options_for(Settings{}, Pipeline::kDynamic);
   o.loss_scale = 1e30;  // dlogits * 1e30 overflow fp16 on the way into the kernels
@@ -203,7 +196,7 @@ TEST(Trainer, OverflowSkipsTheStepAndHalvesTheScale) {
 }
 
 TEST(Trainer, StaticPipelineReportsASpentBudget) {
-  const ModelConfig c = tiny();
+  const ModelConfig c = tiny_config();
   Pair p = random_pair(c, 15);
   // one load is 5 kernels x 2 layers, plus sdpa_backward2: 11 compiles; 15 allow no reload
   auto e = engine(15);
@@ -221,7 +214,7 @@ TEST(Trainer, StaticPipelineReportsASpentBudget) {
 }
 
 TEST(Trainer, BadWindowsAreErrors) {
-  const ModelConfig c = tiny();
+  const ModelConfig c = tiny_config();
   Pair p = random_pair(c, 16);
   auto e = engine();
   auto t = Trainer::create(*e, p.w, options_for(Settings{}, Pipeline::kDynamic));
@@ -262,7 +255,7 @@ TEST(LossScaler, DynamicHalvesOnOverflowAndGrowsAfterCleanSteps) {
 }
 
 TEST(Optimizer, GlobalNormAndScalingAreExactAndThreadCountIndependent) {
-  ModelConfig c = tiny();
+  ModelConfig c = tiny_config();
   auto g = ModelWeights::zeros(c).value();
   std::mt19937 rng(3);
   std::normal_distribution<float> d;
