@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "backends/cpu/blas.h"
+#include "backends/cpu/kernels.h"
 
 namespace ane::train {
 namespace {
@@ -86,30 +87,24 @@ Expected<float> cross_entropy(std::span<float> dlogits, std::span<const float> l
                               std::to_string(s) + " is not below vocab_size " + std::to_string(V));
     }
   }
-  // Column softmax over rows of a channel-first buffer: max, then sum, row by row.
-  std::vector<float> mx(z(S), -INFINITY), sum(z(S), 0.0f);
-  for (int v = 0; v < V; ++v) {
-    const float* row = &logits[z(v) * z(S)];
-    for (int s = 0; s < S; ++s) mx[z(s)] = std::max(mx[z(s)], row[s]);
-  }
-  for (int v = 0; v < V; ++v) {
-    const float* row = &logits[z(v) * z(S)];
-    float* d = &dlogits[z(v) * z(S)];
-    for (int s = 0; s < S; ++s) sum[z(s)] += (d[s] = std::exp(row[s] - mx[z(s)]));
-  }
+  // The column softmax through the cpu backend's vectorised kernel: dlogits = p.
+  cpu::kernels().softmax(logits.data(), dlogits.data(), V, S);
   const float inv_s = grad_scale / static_cast<float>(S);
-  std::vector<float> coef(z(S));  // grad_scale / (S * sum) per position
-  for (int s = 0; s < S; ++s) coef[z(s)] = inv_s / sum[z(s)];
-  for (int v = 0; v < V; ++v) {
-    float* d = &dlogits[z(v) * z(S)];
-    for (int s = 0; s < S; ++s) d[s] *= coef[z(s)];
-  }
   double loss = 0.0;
   for (int s = 0; s < S; ++s) {
     const size_t i = z(targets[z(s)]) * z(S) + z(s);
-    loss += std::log(sum[z(s)]) + mx[z(s)] - logits[i];
-    dlogits[i] -= inv_s;
+    // -log p[target]; where p underflowed, log-sum-exp of the column in double instead.
+    if (dlogits[i] > 1e-30f) {
+      loss -= std::log(static_cast<double>(dlogits[i]));
+    } else {
+      double mx = -INFINITY, sum = 0.0;
+      for (int v = 0; v < V; ++v) mx = std::max(mx, static_cast<double>(logits[z(v) * z(S) + z(s)]));
+      for (int v = 0; v < V; ++v) sum += std::exp(static_cast<double>(logits[z(v) * z(S) + z(s)]) - mx);
+      loss += std::log(sum) + mx - logits[i];
+    }
   }
+  for (float& d : dlogits.first(z(V) * z(S))) d *= inv_s;
+  for (int s = 0; s < S; ++s) dlogits[z(targets[z(s)]) * z(S) + z(s)] -= inv_s;
   return static_cast<float>(loss / S);
 }
 

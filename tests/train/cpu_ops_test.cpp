@@ -115,6 +115,22 @@ TEST(CpuOps, CrossEntropyMatchesDefinition) {
   }
   EXPECT_NEAR(*loss, want, 1e-5 * want);
   expect_close(dl, want_dl, 1e-5);
+
+  // A target whose probability underflows fp32 (logit 120 below the others): the loss is
+  // still the exact log-sum-exp, not inf.
+  std::vector<float> far = logits;
+  far[size_t(targets[0]) * S] = -120.0f;
+  auto far_loss = cross_entropy(dl, far, targets, V, S);
+  ASSERT_TRUE(far_loss.ok());
+  double far_want = 0;
+  for (int s = 0; s < S; ++s) {
+    double sum = 0;
+    for (int v = 0; v < V; ++v) sum += std::exp(double(far[size_t(v * S + s)]));
+    far_want += (std::log(sum) - far[size_t(targets[size_t(s)] * S + s)]) / S;
+  }
+  EXPECT_NEAR(*far_loss, far_want, 1e-5 * far_want);
+  EXPECT_GT(*far_loss, 120.0 / S);
+
   targets[3] = V;
   auto bad = cross_entropy(dl, logits, targets, V, S);
   ASSERT_FALSE(bad.ok());
