@@ -137,9 +137,9 @@ void silu_backward(std::span<float> dh, std::span<const float> dy, std::span<con
 }
 
 void linear_weight_grad(std::span<float> dw, std::span<const float> dy, std::span<const float> x, int out, int in,
-                        int S, ThreadPool* pool) {
+                        int S, ThreadPool* pool, float beta) {
   // x read transposed through its strides: B[s, i] = x[i * S + s]
-  cpu::sgemm({dy.data(), S, 1}, {x.data(), 1, S}, dw.data(), in, out, in, S, 1.0f, pool);
+  cpu::sgemm({dy.data(), S, 1}, {x.data(), 1, S}, dw.data(), in, out, in, S, beta, pool);
 }
 
 }  // namespace ane::train

@@ -45,9 +45,9 @@ void embed_backward(std::span<float> d_embedding, std::span<const float> dx, std
 // dh [n] = dy * silu'(h): silu'(h) = sig(h) * (1 + h * (1 - sig(h))).
 void silu_backward(std::span<float> dh, std::span<const float> dy, std::span<const float> h);
 
-// dw [out, in] += dy [out, S] x [in, S]^T (a linear layer's weight gradient), one GEMM (split
-// over `pool` when given).
+// dw [out, in] = beta * dw + dy [out, S] x [in, S]^T (a linear layer's weight gradient; beta
+// 0 overwrites, 1 accumulates), one GEMM (split over `pool` when given).
 void linear_weight_grad(std::span<float> dw, std::span<const float> dy, std::span<const float> x, int out, int in,
-                        int S, ThreadPool* pool = nullptr);
+                        int S, ThreadPool* pool = nullptr, float beta = 1.0f);
 
 }  // namespace ane::train

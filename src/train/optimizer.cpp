@@ -52,7 +52,7 @@ Expected<AdamW> AdamW::create(const ModelConfig& config, AdamWConfig options) {
   return a;
 }
 
-void AdamW::step(ModelWeights& weights, ModelWeights& grads, double lr, float grad_scale, ThreadPool& pool) {
+void AdamW::step(ModelWeights& weights, const ModelWeights& grads, double lr, float grad_scale, ThreadPool& pool) {
   ++t_;
   auto w = weights.tensors();
   auto g = grads.tensors();
@@ -66,9 +66,8 @@ void AdamW::step(ModelWeights& weights, ModelWeights& grads, double lr, float gr
     p.weight_decay = w[t].shape.size() == 2 ? static_cast<float>(options_.weight_decay) : 0.0f;
     p.grad_scale = grad_scale;
     const size_t n = e - b;
-    const std::span<float> gs = g[t].data.subspan(b, n);
-    adamw_update(w[t].data.subspan(b, n), gs, m[t].data.subspan(b, n), v[t].data.subspan(b, n), static_cast<int>(t_), p);
-    std::fill(gs.begin(), gs.end(), 0.0f);
+    adamw_update(w[t].data.subspan(b, n), g[t].data.subspan(b, n), m[t].data.subspan(b, n), v[t].data.subspan(b, n),
+                 static_cast<int>(t_), p);
   });
 }
 

@@ -32,8 +32,8 @@ class AdamW {
   static Expected<AdamW> create(const ModelConfig& config, AdamWConfig options);
   // One update of every tensor with gradient grad_scale * g: t += 1, then
   // w -= lr * (m_hat / (sqrt(v_hat) + eps) + wd * w). Runs over `pool` (tensors split into
-  // chunks) and consumes the gradients: each chunk is zeroed once read (one memory pass).
-  void step(ModelWeights& weights, ModelWeights& grads, double lr, float grad_scale, ThreadPool& pool);
+  // chunks); the gradients are only read.
+  void step(ModelWeights& weights, const ModelWeights& grads, double lr, float grad_scale, ThreadPool& pool);
 
   int64_t t() const { return t_; }
   void set_t(int64_t t) { t_ = t; }

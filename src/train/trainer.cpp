@@ -25,10 +25,10 @@ class ScopedTime {
   Timer timer_;
 };
 
-// dw[out, in] += dy[out, S] x[in, S]^T.
+// dw[out, in] = beta * dw + dy[out, S] x[in, S]^T.
 void weight_grad(std::vector<float>& dw, const std::vector<float>& dy, const std::vector<float>& x, int64_t out,
-                 int64_t in, int64_t S, ThreadPool& pool) {
-  linear_weight_grad(dw, dy, x, static_cast<int>(out), static_cast<int>(in), static_cast<int>(S), &pool);
+                 int64_t in, int64_t S, float beta, ThreadPool& pool) {
+  linear_weight_grad(dw, dy, x, static_cast<int>(out), static_cast<int>(in), static_cast<int>(S), &pool, beta);
 }
 
 void add_scaled(std::vector<float>& y, const std::vector<float>& x, float a) {
@@ -120,6 +120,17 @@ double Trainer::flops_per_window() const {
   return 3 * forward;  // backward: twice the forward
 }
 
+float Trainer::gemm_gradient_beta() const { return micro_steps_ == 0 ? 0.0f : 1.0f; }
+
+void Trainer::zero_summed_gradients() {
+  auto zero = [](std::vector<float>& v) { std::fill(v.begin(), v.end(), 0.0f); };
+  for (LayerWeights& l : grads_.layers) {
+    for (std::vector<float>* v : {&l.rms_att, &l.rms_ffn, &l.q_norm, &l.k_norm}) zero(*v);
+  }
+  zero(grads_.rms_final);
+  if (!weights_.config.shared_classifier) zero(grads_.embedding);  // else the classifier GEMM writes it first
+}
+
 Status Trainer::check_window(std::span<const uint16_t> window) const {
   const ModelConfig& c = weights_.config;
   if (window.size() != z(c.seq_len) + 1) {
@@ -185,7 +196,7 @@ Expected<double> Trainer::classifier_loss(std::span<const uint16_t> targets, boo
                                                  static_cast<float>(scaler_.scale())));
   if (!backward) return static_cast<double>(loss);
   std::vector<float>& dwc = c.shared_classifier ? grads_.embedding : grads_.classifier;
-  cpu::sgemm({b.dlogits.data(), S, 1}, {b.xf.data(), 1, S}, dwc.data(), D, V, D, S, 1.0f, &pool_);
+  cpu::sgemm({b.dlogits.data(), S, 1}, {b.xf.data(), 1, S}, dwc.data(), D, V, D, S, gemm_gradient_beta(), &pool_);
   cpu::sgemm({wc.data(), 1, D}, {b.dlogits.data(), S, 1}, b.dxn.data(), S, D, S, V, 0.0f, &pool_);
   rmsnorm_backward(b.dy, grads_.rms_final, b.dxn, x, weights_.rms_final, c.dim, c.seq_len, eps);
   return static_cast<double>(loss);
@@ -197,6 +208,7 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
                 KV = static_cast<int64_t>(c.kv_dim()), SC = static_cast<int64_t>(c.score_channels());
   const size_t lz = z(layer);
   const float alpha = static_cast<float>(options_.residual_scale), eps = static_cast<float>(c.norm_eps);
+  const float beta = gemm_gradient_beta();
   Buffers& b = *buf_;
   const LayerWeights& w = weights_.layers[lz];
   LayerWeights& g = grads_.layers[lz];
@@ -224,9 +236,9 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
     ANE_RETURN_IF_ERROR(models::read_channels(out, kl.output, D + H, b.dh3, S, &pool_));
     ANE_RETURN_IF_ERROR(models::read_channels(ffn, fl.output, f_gated, b.gated, S, &pool_));
     ANE_RETURN_IF_ERROR(models::read_channels(ffn, fl.output, f_xn2, b.xn, S, &pool_));
-    weight_grad(g.w2, dffn, b.gated, D, H, S, pool_);
-    weight_grad(g.w1, b.dh1, b.xn, H, D, S, pool_);
-    weight_grad(g.w3, b.dh3, b.xn, H, D, S, pool_);
+    weight_grad(g.w2, dffn, b.gated, D, H, S, beta, pool_);
+    weight_grad(g.w1, b.dh1, b.xn, H, D, S, beta, pool_);
+    weight_grad(g.w3, b.dh3, b.xn, H, D, S, beta, pool_);
     rmsnorm_backward(b.dx2, g.rms_ffn, b.dxn, b.x2[lz], w.rms_ffn, c.dim, c.seq_len, eps);
     for (size_t i = 0; i < dy.size(); ++i) b.dx2[i] += dy[i];
   }
@@ -242,7 +254,7 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
   {
     const ScopedTime t(times_.cpu);
     ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, a_attn, b.attn, S, &pool_));
-    weight_grad(g.wo, d_o, b.attn, D, Q, S, pool_);
+    weight_grad(g.wo, d_o, b.attn, D, Q, S, beta, pool_);
   }
   ANE_ASSIGN_OR_RETURN(Kernel * s2, kernels_->get(LayerKernel::kSdpaBackward2, layer));
   const KernelLayout& s2l = kernels_->layout(LayerKernel::kSdpaBackward2);
@@ -273,9 +285,9 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
       heads(b.dk, b.k_raw, w.k_norm, g.k_norm, c.n_kv_heads);
     }
     ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, a_xn, b.xn, S, &pool_));
-    weight_grad(g.wq, b.dq, b.xn, Q, D, S, pool_);
-    weight_grad(g.wk, b.dk, b.xn, KV, D, S, pool_);
-    weight_grad(g.wv, b.dv, b.xn, KV, D, S, pool_);
+    weight_grad(g.wq, b.dq, b.xn, Q, D, S, beta, pool_);
+    weight_grad(g.wk, b.dk, b.xn, KV, D, S, beta, pool_);
+    weight_grad(g.wv, b.dv, b.xn, KV, D, S, beta, pool_);
   }
   ANE_ASSIGN_OR_RETURN(Kernel * qb, kernels_->get(LayerKernel::kQkvBackward, layer));
   const KernelLayout& ql = kernels_->layout(LayerKernel::kQkvBackward);
@@ -330,6 +342,7 @@ Expected<StepReport> Trainer::step() {
     if (r.applied) {
       const double clip = options_.clip > 0 && r.grad_norm > options_.clip ? options_.clip / r.grad_norm : 1.0;
       adam_.step(weights_, grads_, r.lr, static_cast<float>(unscale * clip), pool_);
+      zero_summed_gradients();
     } else {
       zero_all(grads_, pool_);
     }

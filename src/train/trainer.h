@@ -79,9 +79,11 @@ class Trainer {
 
   const ModelConfig& config() const { return weights_.config; }
   const ModelWeights& weights() const { return weights_; }
-  // The gradients accumulated since the last step (or restore), zero after either: each
-  // tensor holds loss_scale x the sum over those windows of the gradient of the window's mean
-  // cross-entropy, loss_scale being loss_scaler().scale() (it changes only in step()).
+  // The gradients accumulated since the last step (or restore): each tensor holds loss_scale
+  // x the sum over those windows of the gradient of the window's mean cross-entropy,
+  // loss_scale being loss_scaler().scale() (it changes only in step()). Meaningful only after
+  // accumulate(): between a step and the next window the GEMM-written tensors keep the last
+  // step's values (the next window's first GEMM overwrites them instead of adding to zeros).
   const ModelWeights& gradients() const { return grads_; }
   const AdamW& adam() const { return adam_; }
   int64_t steps_done() const { return steps_done_; }
@@ -106,6 +108,12 @@ class Trainer {
   Status backward(std::span<const uint16_t> tokens);
   Status layer_backward(int layer, std::vector<float>& dy);
   Expected<Kernel*> run_kernel(LayerKernel kind, int layer);
+  // 0 for a step's first window: the weight-gradient GEMMs overwrite their tensors, which
+  // saves zeroing them after every step (a pass over every matrix gradient); 1 afterwards.
+  float gemm_gradient_beta() const;
+  // Zeroes the gradients that are sums rather than GEMM outputs (norm scales; the embedding
+  // when the classifier is not shared), after an applied step.
+  void zero_summed_gradients();
   Status check_window(std::span<const uint16_t> window) const;
 
   Engine& engine_;
