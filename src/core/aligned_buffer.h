@@ -10,6 +10,8 @@
 
 namespace ane {
 
+// Zeroed through calloc: a large buffer comes as fresh zero pages from the OS, so it is not
+// written twice (a static-pipeline step allocates hundreds of MB of constants and arenas).
 class AlignedBuffer {
  public:
   static constexpr size_t kAlignment = 64;
@@ -17,16 +19,18 @@ class AlignedBuffer {
   AlignedBuffer() = default;
   explicit AlignedBuffer(size_t bytes) : size_(bytes) {
     if (bytes == 0) return;
-    const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-    data_ = static_cast<uint8_t*>(std::aligned_alloc(kAlignment, rounded));
-    if (data_ == nullptr) throw std::bad_alloc();
-    std::memset(data_, 0, rounded);
+    raw_ = std::calloc(bytes + kAlignment, 1);
+    if (raw_ == nullptr) throw std::bad_alloc();
+    const auto address = reinterpret_cast<uintptr_t>(raw_);
+    data_ = reinterpret_cast<uint8_t*>((address + kAlignment - 1) / kAlignment * kAlignment);
   }
-  ~AlignedBuffer() { std::free(data_); }
-  AlignedBuffer(AlignedBuffer&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  ~AlignedBuffer() { std::free(raw_); }
+  AlignedBuffer(AlignedBuffer&& o) noexcept
+      : raw_(std::exchange(o.raw_, nullptr)), data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
   AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
     if (this != &o) {
-      std::free(data_);
+      std::free(raw_);
+      raw_ = std::exchange(o.raw_, nullptr);
       data_ = std::exchange(o.data_, nullptr);
       size_ = std::exchange(o.size_, 0);
     }
@@ -42,7 +46,8 @@ class AlignedBuffer {
   template <typename T> const T* as() const { return reinterpret_cast<const T*>(data_); }
 
  private:
-  uint8_t* data_ = nullptr;
+  void* raw_ = nullptr;      // what calloc returned
+  uint8_t* data_ = nullptr;  // raw_ rounded up to kAlignment
   size_t size_ = 0;
 };
 
