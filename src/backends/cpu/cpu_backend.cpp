@@ -67,37 +67,6 @@ struct IoBinding {
   size_t run_grain = 1;  // runs per parallel chunk
 };
 
-// The elements a slice_by_size reads from its x: a base offset and the region's axes,
-// innermost first, as (count, stride in x), with axes of one element dropped and axes x
-// walks contiguously merged. nullopt for arguments the lowering will reject.
-struct SliceRegion {
-  int64_t base = 0;
-  std::vector<std::pair<int64_t, int64_t>> axes;
-};
-
-std::optional<SliceRegion> slice_region(const mil::Op& op, const std::vector<int64_t>& shape) {
-  auto begin = ref::ints_arg(op, "begin");
-  auto size = ref::ints_arg(op, "size");
-  if (!begin.ok() || !size.ok() || begin->size() != shape.size() || size->size() != shape.size()) return std::nullopt;
-  SliceRegion r;
-  int64_t stride = 1;
-  for (size_t d = shape.size(); d-- > 0;) {
-    const int64_t b = (*begin)[d] < 0 ? (*begin)[d] + shape[d] : (*begin)[d];
-    const int64_t n = (*size)[d] == -1 ? shape[d] - b : (*size)[d];
-    if (b < 0 || n < 1 || b + n > shape[d]) return std::nullopt;
-    r.base += b * stride;
-    if (n > 1) {
-      if (!r.axes.empty() && r.axes.back().first * r.axes.back().second == stride) {
-        r.axes.back().first *= n;
-      } else {
-        r.axes.push_back({n, stride});
-      }
-    }
-    stride *= shape[d];
-  }
-  return r;
-}
-
 // Appends the contiguous runs (offset, length) a region covers.
 void append_runs(const SliceRegion& r, std::vector<std::pair<int64_t, int64_t>>& runs) {
   const bool inner_contiguous = !r.axes.empty() && r.axes[0].second == 1;
@@ -544,8 +513,8 @@ class PlanCompiler final : public LowerCtx {
   bool slice_in_place(const mil::Op& op) {
     const mil::Value* x = arg(op, "x");
     const mil::Value* out = op.outputs[0];
-    const std::optional<SliceRegion> region = slice_region(op, x->type.shape);
-    if (row_strides_.count(x) || !region) return false;
+    const Expected<SliceRegion> region = slice_region(op, x->type.shape);
+    if (row_strides_.count(x) || !region.ok() || out->type.num_elements() == 0) return false;  // the lowering reports a bad slice
     const auto& axes = region->axes;
     const int64_t base = region->base;
     const bool contiguous = axes.empty() || (axes.size() == 1 && axes[0].second == 1);
@@ -765,9 +734,9 @@ class PlanCompiler final : public LowerCtx {
         continue;
       }
       if (op->type != "slice_by_size" || name != "x") return false;
-      const std::optional<SliceRegion> region = slice_region(*op, op->arg_value("x")->type.shape);
-      if (!region || runs.size() > (size_t{1} << 20)) return false;
-      append_runs(*region, runs);
+      const Expected<SliceRegion> region = slice_region(*op, op->arg_value("x")->type.shape);
+      if (!region.ok() || runs.size() > (size_t{1} << 20)) return false;
+      if (op->outputs[0]->type.num_elements() > 0) append_runs(*region, runs);
     }
     return true;
   }

@@ -71,6 +71,17 @@ std::span<const FamilyEntry> gemm_ops();
 bool gemm_reads_strided(const mil::Op& op, std::string_view arg, int64_t cols);
 std::span<const FamilyEntry> reduce_ops();
 std::span<const FamilyEntry> shape_ops();
+
+// The elements a slice_by_size reads from its x (of `x_shape`): a base offset and the
+// region's axes, innermost first, as (count, stride in x), with axes of one element dropped
+// and axes x walks contiguously merged (they are contiguous in the packed result too).
+// Meaningless for an empty slice: check the result's element count. Errors name bad
+// begin/size arguments.
+struct SliceRegion {
+  int64_t base = 0;
+  std::vector<std::pair<int64_t, int64_t>> axes;
+};
+Expected<SliceRegion> slice_region(const mil::Op& op, const Shape& x_shape);
 std::span<const FamilyEntry> cast_ops();
 
 // Elementwise groups (elementwise.cpp): which ops can join one, and the fused step.

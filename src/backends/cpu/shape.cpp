@@ -98,22 +98,16 @@ Expected<StepFn> lower_transpose(const mil::Op& op, LowerCtx& ctx) {
 
 Expected<StepFn> lower_slice_by_size(const mil::Op& op, LowerCtx& ctx) {
   const mil::Value* x = ctx.arg(op, "x");
-  ANE_ASSIGN_OR_RETURN(std::vector<int64_t> begin, ref::ints_arg(op, "begin"));
-  ANE_ASSIGN_OR_RETURN(std::vector<int64_t> size, ref::ints_arg(op, "size"));
-  const Shape& s = x->type.shape;
-  if (begin.size() != s.size() || size.size() != s.size()) return ref::op_error(op, "begin", "needs one entry per axis");
-  const Shape xs = row_major(s);
-  Shape count(s.size());
-  int64_t base = 0;
-  for (size_t d = 0; d < s.size(); ++d) {
-    const int64_t b = begin[d] < 0 ? begin[d] + s[d] : begin[d];
-    count[d] = size[d] == -1 ? s[d] - b : size[d];
-    if (b < 0 || count[d] < 0 || b + count[d] > s[d]) return ref::op_error(op, "size", "slice outside x");
-    base += b * xs[d];
+  ANE_ASSIGN_OR_RETURN(SliceRegion region, slice_region(op, x->type.shape));
+  if (op.outputs[0]->type.num_elements() == 0) return StepFn();
+  Shape dims, src;
+  for (auto it = region.axes.rbegin(); it != region.axes.rend(); ++it) {
+    dims.push_back(it->first);
+    src.push_back(it->second);
   }
   CopyPlan plan;
-  if (!make_plan(count, xs, row_major(count), plan)) return too_deep(op);
-  plan.src = ctx.data(x) + base;
+  if (!make_plan(dims, src, row_major(dims), plan)) return too_deep(op);
+  plan.src = ctx.data(x) + region.base;
   plan.dst = ctx.mutable_data(op.outputs[0]);
   return copies_step(op, {plan});
 }
@@ -152,5 +146,30 @@ constexpr FamilyEntry kShapeOps[] = {
 }  // namespace
 
 std::span<const FamilyEntry> shape_ops() { return kShapeOps; }
+
+Expected<SliceRegion> slice_region(const mil::Op& op, const Shape& x_shape) {
+  ANE_ASSIGN_OR_RETURN(std::vector<int64_t> begin, ref::ints_arg(op, "begin"));
+  ANE_ASSIGN_OR_RETURN(std::vector<int64_t> size, ref::ints_arg(op, "size"));
+  if (begin.size() != x_shape.size() || size.size() != x_shape.size()) {
+    return ref::op_error(op, "begin", "needs one entry per axis");
+  }
+  SliceRegion r;
+  int64_t stride = 1;
+  for (size_t d = x_shape.size(); d-- > 0;) {
+    const int64_t b = begin[d] < 0 ? begin[d] + x_shape[d] : begin[d];
+    const int64_t n = size[d] == -1 ? x_shape[d] - b : size[d];
+    if (b < 0 || n < 0 || b + n > x_shape[d]) return ref::op_error(op, "size", "slice outside x");
+    r.base += b * stride;
+    if (n > 1) {
+      if (!r.axes.empty() && r.axes.back().first * r.axes.back().second == stride) {
+        r.axes.back().first *= n;
+      } else {
+        r.axes.push_back({n, stride});
+      }
+    }
+    stride *= x_shape[d];
+  }
+  return r;
+}
 
 }  // namespace ane::cpu
