@@ -6,17 +6,21 @@
 //                                 small-matrix ("sup") path on / off: why sgemm turns it off
 //   BM_CompileLayer               compile a Stories110M layer's kernels with baked weights;
 //                                 target < 1 s
+//   BM_ParallelForRoundTrip       one parallel_for over two threads with no work: the cost a
+//                                 kernel step pays for waking the pool
 //
 //   build/bench/bench_cpu_backend --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 #include <blis.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <random>
 #include <vector>
 
 #include "backends/cpu/cpu_backend.h"
 #include "core/cpu_features.h"
+#include "core/thread_pool.h"
 #include "mil/builder.h"
 
 namespace {
@@ -183,6 +187,13 @@ void BM_RunLayer(benchmark::State& state) {
   state.counters["arena_MiB"] = static_cast<double>(r.exe->stats().arena_bytes) / (1 << 20);
 }
 
+void BM_ParallelForRoundTrip(benchmark::State& state) {
+  ane::ThreadPool pool(2);
+  std::atomic<size_t> sink{0};
+  for (auto _ : state) pool.parallel_for(2, 1, [&](size_t b, size_t e) { sink += e - b; });
+  benchmark::DoNotOptimize(sink.load());
+}
+
 }  // namespace
 
 // Interleaved (raw, engine) per shape so both see the same machine load.
@@ -198,5 +209,6 @@ BENCHMARK(BM_Chain)->Args({0, 768, 256})->Args({1, 768, 256})->Args({0, 2048, 40
 BENCHMARK(BM_BlisSmallPath)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
 BENCHMARK(BM_CompileLayer)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(BM_RunLayer)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
+BENCHMARK(BM_ParallelForRoundTrip)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 BENCHMARK_MAIN();
