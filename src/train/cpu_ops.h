@@ -30,8 +30,8 @@ void adamw_update(std::span<float> w, std::span<const float> g, std::span<float>
                   const AdamParams& p);
 
 // Mean cross-entropy over S positions of logits [V, S]; writes dlogits [V, S] =
-// grad_scale * (softmax - onehot(target)) / S (grad_scale: the loss scale, applied in the same
-// pass). Targets out of [0, V) are an error.
+// grad_scale * (softmax - onehot(target)) / S (grad_scale: the loss scale, folded into the
+// pass that scales by 1/S). Targets out of [0, V) are an error.
 Expected<float> cross_entropy(std::span<float> dlogits, std::span<const float> logits,
                               std::span<const uint16_t> targets, int V, int S, float grad_scale = 1.0f);
 

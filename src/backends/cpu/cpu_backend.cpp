@@ -64,7 +64,6 @@ struct IoBinding {
   // Inputs: the element runs (offset, length) that any op reads, when that is less than the
   // whole (an input only slices read, e.g. a surface with padding between weight blocks).
   std::vector<std::pair<int64_t, int64_t>> runs;
-  size_t run_grain = 1;  // runs per parallel chunk
 };
 
 // Appends the contiguous runs (offset, length) a region covers.
@@ -169,7 +168,7 @@ class CpuExecutable final : public Executable {
       }
       if (b.dtype == mil::DType::kFp16 && !b.runs.empty()) {
         const auto* src = reinterpret_cast<const half_bits*>(bytes.data());
-        runtime.pool.parallel_for(b.runs.size(), b.run_grain, [&](size_t lo, size_t hi) {
+        runtime.pool.parallel_for(b.runs.size(), 1, [&](size_t lo, size_t hi) {
           for (size_t r = lo; r < hi; ++r) {
             const auto [offset, length] = b.runs[r];
             halves_to_floats(b.data + offset, src + offset, static_cast<size_t>(length));
@@ -690,7 +689,6 @@ class PlanCompiler final : public LowerCtx {
       }
       exe_.inputs.push_back(binding(v));
       exe_.inputs.back().runs = read_runs(v);
-      exe_.inputs.back().run_grain = std::max<size_t>(1, exe_.inputs.back().runs.size() / 64);
     }
     for (const mil::Value* v : fn_.outputs) {
       const mil::Value* c = graph_.canonical(v);
@@ -742,7 +740,7 @@ class PlanCompiler final : public LowerCtx {
   }
 
   IoBinding binding(const mil::Value* v) const {
-    IoBinding b{pointer(v), v->type.num_elements(), v->type.dtype, {}, {}, 1};
+    IoBinding b{pointer(v), v->type.num_elements(), v->type.dtype, {}, {}};
     if (b.dtype != mil::DType::kFp16 && b.dtype != mil::DType::kFp32) b.staging.resize(static_cast<size_t>(b.n));
     return b;
   }
