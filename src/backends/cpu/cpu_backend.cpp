@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -30,6 +31,7 @@ namespace {
 struct Root {
   bool is_const = false;
   bool is_input = false;
+  int input = -1;           // is_input: its index among the function's inputs
   int64_t elems = 0;
   int first = 0, last = 0;  // step times: inputs 0, op i at i + 1, outputs read at N + 1
   int parent = -1;          // a concat tap lives inside its concat's root
@@ -61,9 +63,10 @@ struct IoBinding {
   int64_t n;
   mil::DType dtype;
   std::vector<double> staging;  // dtypes other than fp16/fp32 go through ref's converters
-  // Inputs: the element runs (offset, length) that any op reads, when that is less than the
-  // whole (an input only slices read, e.g. a surface with padding between weight blocks).
-  std::vector<std::pair<int64_t, int64_t>> runs;
+  // Inputs: the element runs (offset, length) that some op reads as fp32, when that is less
+  // than the whole (e.g. a surface whose weight blocks only GEMMs read, straight from its fp16
+  // bytes, with padding between them); nullopt: convert it whole.
+  std::optional<std::vector<std::pair<int64_t, int64_t>>> runs;
 };
 
 // Appends the contiguous runs (offset, length) a region covers.
@@ -135,6 +138,8 @@ class CpuExecutable final : public Executable {
   std::vector<Root> roots;
   std::vector<CompiledStep> steps;
   std::vector<IoBinding> inputs, outputs;
+  // Per input: its fp16 bytes during a run (null otherwise), for GEMMs that read them directly.
+  std::vector<const half_bits*> input_halves;
   bool round_fp16 = false;
   ExecutableStats info;
 
@@ -166,11 +171,13 @@ class CpuExecutable final : public Executable {
       if (bytes.size() != static_cast<size_t>(b.n) * mil::dtype_size(b.dtype)) {
         return invalid_argument("cpu executable: input " + std::to_string(i) + " has the wrong byte size");
       }
-      if (b.dtype == mil::DType::kFp16 && !b.runs.empty()) {
+      input_halves[i] = b.dtype == mil::DType::kFp16 ? reinterpret_cast<const half_bits*>(bytes.data()) : nullptr;
+      if (b.dtype == mil::DType::kFp16 && b.runs) {
         const auto* src = reinterpret_cast<const half_bits*>(bytes.data());
-        runtime.pool.parallel_for(b.runs.size(), 1, [&](size_t lo, size_t hi) {
+        const auto& runs = *b.runs;
+        runtime.pool.parallel_for(runs.size(), 1, [&](size_t lo, size_t hi) {
           for (size_t r = lo; r < hi; ++r) {
-            const auto [offset, length] = b.runs[r];
+            const auto [offset, length] = runs[r];
             halves_to_floats(b.data + offset, src + offset, static_cast<size_t>(length));
           }
         });
@@ -247,6 +254,13 @@ class PlanCompiler final : public LowerCtx {
     return it != loc_.end() && top(it->second).first->is_const;
   }
   bool is_tap(const mil::Value* v) const override { return taps_.count(graph_.canonical(v)) > 0; }
+  HalfOperand half_operand(const mil::Value* v) const override {
+    auto it = loc_.find(graph_.canonical(v));
+    if (it == loc_.end()) return {};
+    const auto [r, off] = top(it->second);
+    if (r->input < 0 || fn_.inputs[static_cast<size_t>(r->input)]->type.dtype != mil::DType::kFp16) return {};
+    return {&exe_.input_halves[static_cast<size_t>(r->input)], off};
+  }
   Runtime& runtime() override { return exe_.runtime; }
   Precision precision() const override { return co_.precision; }
 
@@ -323,10 +337,12 @@ class PlanCompiler final : public LowerCtx {
   }
 
   Status assign_storage() {
-    for (const mil::Value* v : fn_.inputs) {
-      const int r = new_root(v->type.num_elements(), 0);
+    exe_.input_halves.assign(fn_.inputs.size(), nullptr);
+    for (size_t i = 0; i < fn_.inputs.size(); ++i) {
+      const int r = new_root(fn_.inputs[i]->type.num_elements(), 0);
       exe_.roots[static_cast<size_t>(r)].is_input = true;
-      loc_[v] = {r, 0};
+      exe_.roots[static_cast<size_t>(r)].input = static_cast<int>(i);
+      loc_[fn_.inputs[i]] = {r, 0};
     }
     const int n = static_cast<int>(graph_.ops.size());
     for (int i = 0; i < n; ++i) {
@@ -689,6 +705,11 @@ class PlanCompiler final : public LowerCtx {
       }
       exe_.inputs.push_back(binding(v));
       exe_.inputs.back().runs = read_runs(v);
+      if (const auto& runs = exe_.inputs.back().runs) {
+        int64_t converted = 0;
+        for (const auto& run : *runs) converted += run.second;
+        exe_.info.unconverted_input_elements += v->type.num_elements() - converted;
+      }
     }
     for (const mil::Value* v : fn_.outputs) {
       const mil::Value* c = graph_.canonical(v);
@@ -700,11 +721,12 @@ class PlanCompiler final : public LowerCtx {
     return {};
   }
 
-  // The merged runs of input v that its readers read, when every reader is a slice (through
-  // views) and together they read at most 90% of it; otherwise none (convert it whole).
-  std::vector<std::pair<int64_t, int64_t>> read_runs(const mil::Value* v) const {
+  // The merged runs of fp16 input v that its readers read as fp32, when every reader is a
+  // GEMM (which reads the fp16 bytes itself) or a slice (through views) and together they
+  // read at most 90% of it; otherwise nullopt (convert it whole).
+  std::optional<std::vector<std::pair<int64_t, int64_t>>> read_runs(const mil::Value* v) const {
     std::vector<std::pair<int64_t, int64_t>> runs;
-    if (!slice_runs(graph_.canonical(v), runs)) return {};
+    if (v->type.dtype != mil::DType::kFp16 || !fp32_runs(graph_.canonical(v), runs)) return std::nullopt;
     std::sort(runs.begin(), runs.end());
     std::vector<std::pair<int64_t, int64_t>> merged;
     int64_t covered = 0;
@@ -718,23 +740,39 @@ class PlanCompiler final : public LowerCtx {
         covered += length;
       }
     }
-    if (covered * 10 > v->type.num_elements() * 9) return {};
+    if (covered * 10 > v->type.num_elements() * 9) return std::nullopt;
     return merged;
   }
 
-  bool slice_runs(const mil::Value* v, std::vector<std::pair<int64_t, int64_t>>& runs) const {
+  // Appends the runs of v's source that v's readers read as fp32; false when some reader is
+  // neither a GEMM, a view nor a slice (then the whole source is converted).
+  bool fp32_runs(const mil::Value* v, std::vector<std::pair<int64_t, int64_t>>& runs) const {
     auto it = readers_.find(v);
     auto uses = uses_.find(v);
     if (it == readers_.end() || uses == uses_.end() || static_cast<int>(it->second.size()) != uses->second) return false;
     for (const auto& [op, name] : it->second) {
       if (is_view_op(op->type) && name == "x") {
-        if (!slice_runs(graph_.canonical(op->outputs[0]), runs)) return false;
+        if (!fp32_runs(graph_.canonical(op->outputs[0]), runs)) return false;
         continue;
       }
+      if (gemm_reads_halves(*op, name)) continue;
       if (op->type != "slice_by_size" || name != "x") return false;
+      if (in_place_.count(op) && only_gemms_read(graph_.canonical(op->outputs[0]))) continue;
       const Expected<SliceRegion> region = slice_region(*op, op->arg_value("x")->type.shape);
       if (!region.ok() || runs.size() > (size_t{1} << 20)) return false;
       if (op->outputs[0]->type.num_elements() > 0) append_runs(*region, runs);
+    }
+    return true;
+  }
+
+  // True when every reader of v (through views) is a GEMM reading it straight from fp16.
+  bool only_gemms_read(const mil::Value* v) const {
+    auto it = readers_.find(v);
+    if (it == readers_.end() || static_cast<int>(it->second.size()) != uses_.at(v)) return false;  // also a function output
+    for (const auto& [op, name] : it->second) {
+      const bool ok = is_view_op(op->type) && name == "x" ? only_gemms_read(graph_.canonical(op->outputs[0]))
+                                                          : gemm_reads_halves(*op, name);
+      if (!ok) return false;
     }
     return true;
   }

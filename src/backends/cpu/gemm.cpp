@@ -1,10 +1,7 @@
-// Linear family: 1x1 convolutions, matmul and linear as BLIS sgemm calls (docs/gemm-choice.md).
+// Linear family: 1x1 convolutions, matmul and linear as sgemm calls (blas.h).
 // Constant weights are already fp32 in the executable's constant buffer (converted once at
-// compile time), laid out so that BLIS reads them with unit stride; the thread count goes
-// to BLIS per call (rntm_t), so no global BLAS state is touched. Convolutions other than
+// compile time); every product runs on the executable's own pool. Convolutions other than
 // 1x1 / stride 1 / no padding / groups 1 fall back to the reference kernel.
-#include <blis.h>
-
 #include <algorithm>
 #include <string>
 
@@ -18,43 +15,18 @@ namespace ane::cpu {
 
 namespace {
 
-void sgemm_one_thread(MatrixRef a, MatrixRef b, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, float beta) {
-  rntm_t rntm = BLIS_RNTM_INITIALIZER;
-  bli_rntm_set_num_threads(1, &rntm);
-  // BLIS's "small/unpacked" path runs some shapes (e.g. 496x1024x1024) at 40% of the
-  // packed path's speed here, and is never much faster on the shapes we see.
-  bli_rntm_disable_l3_sup(&rntm);
-  float one = 1.0f;
-  bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &one, const_cast<float*>(a.data), a.rs, a.cs,
-               const_cast<float*>(b.data), b.rs, b.cs, &beta, c, ldc, 1, nullptr, &rntm);
-}
-
-}  // namespace
-
-void sgemm(MatrixRef a, MatrixRef b, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, float beta,
-           ThreadPool* pool) {
-  constexpr int64_t kSplitFlops = int64_t{1} << 22;  // below this a split costs more than it saves
-  constexpr int64_t kAlign = 48;                      // blocks in multiples of BLIS's register tiles
-  const int threads = pool != nullptr ? pool->size() : 1;
-  if (threads <= 1 || m * n * k < kSplitFlops || std::max(m, n) < 2 * kAlign) {
-    sgemm_one_thread(a, b, c, ldc, m, n, k, beta);
-    return;
+// A GEMM operand as its step reads it: fp32 at `data`, or fp16 straight from an input's bytes
+// (resolved at run time, when the input is bound).
+struct Operand {
+  const float* data;
+  HalfOperand half;
+  MatrixRef at(int64_t offset, int64_t rs, int64_t cs) const {
+    if (half.base != nullptr) return {nullptr, rs, cs, *half.base + half.offset + offset};
+    return {data + offset, rs, cs};
   }
-  const bool by_rows = m >= n;
-  const int64_t extent = by_rows ? m : n;
-  const int64_t units = (extent + kAlign - 1) / kAlign;
-  pool->parallel_for(static_cast<size_t>(units), 1, [&](size_t ub, size_t ue) {
-    const int64_t begin = static_cast<int64_t>(ub) * kAlign;
-    const int64_t end = std::min(extent, static_cast<int64_t>(ue) * kAlign);
-    if (by_rows) {
-      sgemm_one_thread({a.data + begin * a.rs, a.rs, a.cs}, b, c + begin * ldc, ldc, end - begin, n, k, beta);
-    } else {
-      sgemm_one_thread(a, {b.data + begin * b.cs, b.rs, b.cs}, c + begin, ldc, m, end - begin, k, beta);
-    }
-  });
-}
+};
 
-namespace {
+Operand operand(const LowerCtx& ctx, const mil::Value* v) { return {ctx.data(v), ctx.half_operand(v)}; }
 
 Error not_fast(const mil::Op& op, const std::string& why) {
   return ref::op_error(op, "", why, ErrorCode::kUnsupported);
@@ -90,8 +62,7 @@ Expected<StepFn> lower_conv(const mil::Op& op, LowerCtx& ctx) {
   const int64_t batch = x->type.shape[0], cin = x->type.shape[1], cout = w->type.shape[0];
   const int64_t hw = x->type.num_elements() / (batch * cin);
   const int64_t x_rows = ctx.row_stride(x, hw);
-  const float* xp = ctx.data(x);
-  const float* wp = ctx.data(w);
+  const Operand xo = operand(ctx, x), wo = operand(ctx, w);
   const float* bp = bias ? ctx.data(bias) : nullptr;
   float* yp = ctx.mutable_data(y);
   Runtime* rt = &ctx.runtime();
@@ -99,7 +70,7 @@ Expected<StepFn> lower_conv(const mil::Op& op, LowerCtx& ctx) {
   return StepFn([=] {
     for (int64_t n = 0; n < batch; ++n) {
       float* yn = yp + n * cout * hw;
-      sgemm({wp, cin, 1}, {xp + n * cin * hw, x_rows, 1}, yn, hw, cout, hw, cin, 0.0f, &rt->pool);
+      sgemm(wo.at(0, cin, 1), xo.at(n * cin * hw, x_rows, 1), yn, hw, cout, hw, cin, 0.0f, &rt->pool);
       if (bp) k->add_row_bias(yn, bp, cout, hw);
     }
     return Status();
@@ -121,8 +92,8 @@ Expected<StepFn> lower_matmul(const mil::Op& op, LowerCtx& ctx) {
   const int64_t m = d.m, n = d.n, kk = d.k;
   // Stored rows are shape.back() long (a transpose only swaps the strides).
   const int64_t x_rows = ctx.row_stride(x, x->type.shape.back()), y_rows = ctx.row_stride(y, y->type.shape.back());
-  const MatrixRef a{ctx.data(x), tx ? 1 : x_rows, tx ? x_rows : 1};
-  const MatrixRef b{ctx.data(y), ty ? 1 : y_rows, ty ? y_rows : 1};
+  const Operand a = operand(ctx, x), b = operand(ctx, y);
+  const int64_t a_rs = tx ? 1 : x_rows, a_cs = tx ? x_rows : 1, b_rs = ty ? 1 : y_rows, b_cs = ty ? y_rows : 1;
   std::vector<BatchPair> batches;
   ref::for_each_broadcast<2>(d.batch_out, {&d.batch_x, &d.batch_y}, [&](int64_t, const std::array<int64_t, 2>& o) {
     batches.push_back({o[0] * m * kk, o[1] * kk * n});
@@ -131,8 +102,8 @@ Expected<StepFn> lower_matmul(const mil::Op& op, LowerCtx& ctx) {
   Runtime* rt = &ctx.runtime();
   return StepFn([=] {
     auto one = [&](size_t i, ThreadPool* pool) {
-      sgemm({a.data + batches[i].x, a.rs, a.cs}, {b.data + batches[i].y, b.rs, b.cs},
-            out + static_cast<int64_t>(i) * m * n, n, m, n, kk, 0.0f, pool);
+      sgemm(a.at(batches[i].x, a_rs, a_cs), b.at(batches[i].y, b_rs, b_cs), out + static_cast<int64_t>(i) * m * n, n, m,
+            n, kk, 0.0f, pool);
     };
     if (batches.size() == 1) {
       one(0, &rt->pool);
@@ -153,13 +124,12 @@ Expected<StepFn> lower_linear(const mil::Op& op, LowerCtx& ctx) {
   const int64_t din = w->type.shape[1], dout = w->type.shape[0];
   const int64_t rows = x->type.num_elements() / std::max<int64_t>(din, 1);
   const int64_t x_rows = ctx.row_stride(x, din);
-  const float* xp = ctx.data(x);
-  const float* wp = ctx.data(w);
+  const Operand xo = operand(ctx, x), wo = operand(ctx, w);
   const float* bp = bias ? ctx.data(bias) : nullptr;
   float* out = ctx.mutable_data(op.outputs[0]);
   Runtime* rt = &ctx.runtime();
   return StepFn([=] {
-    sgemm({xp, x_rows, 1}, {wp, 1, din}, out, dout, rows, dout, din, 0.0f, &rt->pool);
+    sgemm(xo.at(0, x_rows, 1), wo.at(0, 1, din), out, dout, rows, dout, din, 0.0f, &rt->pool);
     if (bp) {
       for (int64_t r = 0; r < rows; ++r) {
         for (int64_t o = 0; o < dout; ++o) out[r * dout + o] += bp[o];
@@ -200,12 +170,14 @@ bool gemm_reads_strided(const mil::Op& op, std::string_view arg, int64_t cols) {
   return false;
 }
 
-}  // namespace ane::cpu
-
-namespace ane {
-
-std::string cpu_gemm_library() {
-  return std::string("BLIS ") + bli_info_get_version_str() + " (sgemm, threads set per call)";
+bool gemm_reads_halves(const mil::Op& op, std::string_view arg) {
+  if (op.type == "matmul") return arg == "x" || arg == "y";
+  if (op.type == "linear") return arg == "x" || arg == "weight";
+  if (op.type == "conv" && (arg == "x" || arg == "weight")) {
+    auto gemm = conv_is_gemm(op);
+    return gemm.ok() && *gemm;
+  }
+  return false;
 }
 
-}  // namespace ane
+}  // namespace ane::cpu

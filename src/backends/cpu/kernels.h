@@ -18,6 +18,14 @@ inline bool is_binary(EwKind k) { return k <= EwKind::kMin; }
 
 enum class ReduceKind : uint8_t { kSum, kMax, kMin };
 
+// A GEMM operand as pack_panel reads it: element (i, p) at floats[i * rs + p * cs], or at
+// halves[...] (fp16, converted while packing) when halves is set.
+struct PackSource {
+  const float* floats = nullptr;
+  const uint16_t* halves = nullptr;
+  int64_t rs = 0, cs = 0;
+};
+
 struct Kernels {
   const char* isa;  // "avx2" or "portable"
   // acc[i] = op(acc[i], other[i * other_stride]) (operands swapped when acc_is_rhs), or
@@ -35,6 +43,9 @@ struct Kernels {
                      float eps);
   // y[r, i] += bias[r] for a [rows, inner] block.
   void (*add_row_bias)(float* y, const float* bias, int64_t rows, int64_t inner);
+  // A GEMM micro-panel: dst[p * panel + i] = src(i, p) for i < rows, p < k, and zeros for
+  // rows <= i < panel (the layout BLIS's micro-kernels read).
+  void (*pack_panel)(float* dst, int64_t panel, const PackSource& src, int64_t rows, int64_t k);
 };
 
 const Kernels& kernels();

@@ -36,6 +36,13 @@ struct Runtime {
   int threads() { return pool.size(); }
 };
 
+// Where a GEMM operand's elements are when it lies in an fp16 input: *base (the input's
+// bytes, set at the start of each run) plus offset elements. base is null otherwise.
+struct HalfOperand {
+  const uint16_t* const* base = nullptr;
+  int64_t offset = 0;
+};
+
 class LowerCtx {
  public:
   virtual ~LowerCtx() = default;
@@ -51,6 +58,9 @@ class LowerCtx {
   virtual bool is_constant(const mil::Value* v) const = 0;
   // True when v was written in place by its producer (a concat tap): no copy needed.
   virtual bool is_tap(const mil::Value* v) const = 0;
+  // Set when v's elements are (a view of) an fp16 input's: a GEMM reads them from there, as
+  // the input conversion skips what only GEMMs read (gemm_reads_halves).
+  virtual HalfOperand half_operand(const mil::Value* v) const = 0;
   virtual Runtime& runtime() = 0;
   virtual Precision precision() const = 0;
   const Kernels& k() const { return kernels(); }
@@ -69,6 +79,9 @@ std::span<const FamilyEntry> gemm_ops();
 // LowerCtx::row_stride as a matrix of rows `cols` long: that operand may then be a slice
 // whose rows are apart in its source.
 bool gemm_reads_strided(const mil::Op& op, std::string_view arg, int64_t cols);
+// True when the gemm family's lowering of `op` reads its operand `arg` through
+// LowerCtx::half_operand where it can (so that operand need not be converted from fp16).
+bool gemm_reads_halves(const mil::Op& op, std::string_view arg);
 std::span<const FamilyEntry> reduce_ops();
 std::span<const FamilyEntry> shape_ops();
 

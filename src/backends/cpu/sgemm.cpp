@@ -1,0 +1,206 @@
+// The project's GEMM (blas.h): BLIS's micro-kernel for this CPU under our own blocking,
+// packing and threading (docs/gemm-choice.md).
+//
+// Why not bli_sgemm itself: its threads wait for each other by spinning, which collapses on a
+// shared machine, and splitting a product into one single-threaded bli_sgemm call per pool
+// thread made every thread pack the whole shared operand again. Here the pool's threads pack
+// B once, together, wait for each other once (a spin-then-yield barrier), then each computes
+// its own rows of C with its own packed blocks of A. Packing reads fp16 operands directly
+// (MatrixRef::halves), so an fp16 surface needs no separate conversion pass.
+//
+// Loop order and block sizes are BLIS's (Goto's algorithm): for each KC-deep block of k, each
+// MC-row block of A is packed into MR-row micro-panels (kept in L2), and the micro-kernel runs
+// over every NR-column micro-panel of the packed B (one in L1 at a time).
+#include <blis.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include "backends/cpu/blas.h"
+#include "backends/cpu/kernels.h"
+#include "core/aligned_buffer.h"
+
+namespace ane::cpu {
+namespace {
+
+using MicroKernel = void (*)(dim_t m, dim_t n, dim_t k, float* alpha, float* a, float* b, float* beta, float* c,
+                             inc_t rs_c, inc_t cs_c, auxinfo_t* data, cntx_t* cntx);
+
+// The micro-kernel BLIS chose for this CPU and its block sizes (read once; never changes).
+struct Micro {
+  MicroKernel kernel = nullptr;
+  cntx_t* cntx = nullptr;
+  int64_t mr = 0, nr = 0, mc = 0, kc = 0;
+  bool prefers_cols = false;  // the kernel writes column-stored C fastest
+};
+
+const Micro& micro() {
+  static const Micro m = [] {
+    Micro u;
+    u.cntx = bli_gks_query_cntx();
+    u.kernel = reinterpret_cast<MicroKernel>(bli_cntx_get_l3_nat_ukr_dt(BLIS_FLOAT, BLIS_GEMM_UKR, u.cntx));
+    u.mr = bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_MR, u.cntx);
+    u.nr = bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_NR, u.cntx);
+    u.mc = bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_MC, u.cntx);
+    u.kc = bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_KC, u.cntx);
+    u.prefers_cols = bli_cntx_l3_nat_ukr_prefers_cols_dt(BLIS_FLOAT, BLIS_GEMM_UKR, u.cntx);
+    return u;
+  }();
+  return m;
+}
+
+// Grow-only packing buffers, one set per thread that runs GEMMs: packing needs a few hundred
+// KB to a few MB per product, and allocating them per call would page-fault every time.
+float* scratch(AlignedBuffer& buffer, int64_t floats) {
+  const size_t bytes = static_cast<size_t>(floats) * sizeof(float);
+  if (buffer.size() < bytes) buffer = AlignedBuffer(bytes);
+  return buffer.as<float>();
+}
+thread_local AlignedBuffer t_packed_b;
+thread_local AlignedBuffer t_packed_a;
+
+// The threads of one parallel_for job wait here for each other, once per round. Each chunk
+// of a ThreadPool job runs on its own thread, so all of them do arrive; a thread that arrives
+// early spins briefly, then yields its core (the machine may be shared).
+class Barrier {
+ public:
+  explicit Barrier(int threads) : threads_(threads) {}
+  void arrive_and_wait(int round) {  // rounds 1, 2, ... in order
+    arrived_.fetch_add(1, std::memory_order_acq_rel);
+    for (int spin = 0; arrived_.load(std::memory_order_acquire) < threads_ * round; ++spin) {
+      if (spin > 2000) std::this_thread::yield();
+    }
+  }
+
+ private:
+  const int threads_;
+  std::atomic<int> arrived_{0};
+};
+
+// Operand x from element (i0, p0) on, as pack_panel reads it: i indexes a panel's rows (rows
+// of A; columns of B, so B is read transposed), p runs along k.
+PackSource source(const MatrixRef& x, int64_t i0, int64_t p0, bool transposed) {
+  const int64_t rs = transposed ? x.cs : x.rs, cs = transposed ? x.rs : x.cs;
+  const int64_t offset = i0 * rs + p0 * cs;
+  PackSource s;
+  s.rs = rs;
+  s.cs = cs;
+  if (x.halves != nullptr) {
+    s.halves = x.halves + offset;
+  } else {
+    s.floats = x.data + offset;
+  }
+  return s;
+}
+
+// One product with row-stored C: c[i * rs_c + j * cs_c].
+struct Product {
+  MatrixRef a, b;
+  float* c;
+  int64_t rs_c, cs_c, m, n, k;
+  float beta;
+};
+
+void scale_c(const Product& g) {
+  for (int64_t i = 0; i < g.m; ++i) {
+    for (int64_t j = 0; j < g.n; ++j) {
+      float& x = g.c[i * g.rs_c + j * g.cs_c];
+      x = g.beta == 0.0f ? 0.0f : g.beta * x;
+    }
+  }
+}
+
+void run(const Product& g, ThreadPool* pool) {
+  const Micro& u = micro();
+  const Kernels& kern = kernels();
+  const int64_t k_blocks = (g.k + u.kc - 1) / u.kc;
+  const int64_t n_panels = (g.n + u.nr - 1) / u.nr;
+  const int64_t n_padded = n_panels * u.nr;
+  const int64_t row_units = (g.m + u.mr - 1) / u.mr;
+  // Below this many flops a second thread costs more than it saves.
+  constexpr int64_t kSplitFlops = int64_t{1} << 22;
+  int threads = pool != nullptr ? pool->size() : 1;
+  if (g.m * g.n * g.k < kSplitFlops) threads = 1;
+  threads = static_cast<int>(std::min<int64_t>(threads, row_units));
+
+  // Packed B: k block `blk` (rows [blk * kc, ...) of B) holds n_panels panels of kcb x nr.
+  float* packed_b = scratch(t_packed_b, g.k * n_padded);
+  auto pack_b = [&](int64_t blk, int64_t panel) {
+    const int64_t p0 = blk * u.kc, kcb = std::min(u.kc, g.k - p0), j0 = panel * u.nr;
+    kern.pack_panel(packed_b + p0 * n_padded + panel * kcb * u.nr, u.nr, source(g.b, j0, p0, true),
+                    std::min(u.nr, g.n - j0), kcb);
+  };
+  // Rows [r0, r1) of C times k block `blk` of A and the packed B.
+  auto compute = [&](int64_t blk, int64_t r0, int64_t r1) {
+    float* packed_a = scratch(t_packed_a, ((u.mc + u.mr - 1) / u.mr) * u.mr * u.kc);
+    const int64_t p0 = blk * u.kc, kcb = std::min(u.kc, g.k - p0);
+    float one = 1.0f, beta = p0 == 0 ? g.beta : 1.0f;
+    auxinfo_t aux{};
+    const float* b_block = packed_b + p0 * n_padded;
+    for (int64_t ic = r0; ic < r1; ic += u.mc) {
+      const int64_t mc = std::min(u.mc, r1 - ic);
+      for (int64_t ir = 0; ir < mc; ir += u.mr) {
+        kern.pack_panel(packed_a + ir * kcb, u.mr, source(g.a, ic + ir, p0, false), std::min(u.mr, mc - ir), kcb);
+      }
+      for (int64_t jp = 0; jp < n_panels; ++jp) {
+        float* bp = const_cast<float*>(b_block + jp * kcb * u.nr);
+        const int64_t j0 = jp * u.nr, nr = std::min(u.nr, g.n - j0);
+        for (int64_t ir = 0; ir < mc; ir += u.mr) {
+          float* ap = packed_a + ir * kcb;
+          const bool last_a = ir + u.mr >= mc;
+          bli_auxinfo_set_next_a(last_a ? packed_a : ap + u.mr * kcb, &aux);
+          bli_auxinfo_set_next_b(last_a && jp + 1 < n_panels ? bp + kcb * u.nr : bp, &aux);
+          u.kernel(std::min(u.mr, mc - ir), nr, kcb, &one, ap, bp, &beta, g.c + (ic + ir) * g.rs_c + j0 * g.cs_c,
+                   g.rs_c, g.cs_c, &aux, u.cntx);
+        }
+      }
+    }
+  };
+
+  if (threads <= 1) {
+    for (int64_t blk = 0; blk < k_blocks; ++blk) {
+      for (int64_t panel = 0; panel < n_panels; ++panel) pack_b(blk, panel);
+      compute(blk, 0, g.m);
+    }
+    return;
+  }
+  // Per k block: the threads pack B's panels together, wait for each other, then each
+  // multiplies its own rows of C (blocks are packed into separate places, so packing the
+  // next one needs no second wait).
+  Barrier packed(threads);
+  pool->parallel_for(static_cast<size_t>(threads), 1, [&](size_t t0, size_t t1) {
+    for (size_t t = t0; t < t1; ++t) {  // one chunk per thread: t1 == t0 + 1
+      const auto part = [&](int64_t total, size_t i) { return total * static_cast<int64_t>(i) / threads; };
+      const int64_t r0 = std::min(g.m, part(row_units, t) * u.mr), r1 = std::min(g.m, part(row_units, t + 1) * u.mr);
+      for (int64_t blk = 0; blk < k_blocks; ++blk) {
+        for (int64_t panel = part(n_panels, t); panel < part(n_panels, t + 1); ++panel) pack_b(blk, panel);
+        packed.arrive_and_wait(static_cast<int>(blk) + 1);
+        compute(blk, r0, r1);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void sgemm(MatrixRef a, MatrixRef b, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, float beta,
+           ThreadPool* pool) {
+  if (m <= 0 || n <= 0) return;
+  Product g{a, b, c, ldc, 1, m, n, k, beta};
+  if (k <= 0) return scale_c(g);
+  if (micro().prefers_cols) {  // C^T = B^T A^T: column-stored C^T is C itself
+    g = Product{{b.data, b.cs, b.rs, b.halves}, {a.data, a.cs, a.rs, a.halves}, c, 1, ldc, n, m, k, beta};
+  }
+  run(g, pool);
+}
+
+}  // namespace ane::cpu
+
+namespace ane {
+
+std::string cpu_gemm_library() {
+  return std::string("BLIS ") + bli_info_get_version_str() + " micro-kernel, own packing and threads";
+}
+
+}  // namespace ane

@@ -1,0 +1,129 @@
+// cpu::sgemm (our blocking and packing around BLIS's micro-kernel) against a float64 product:
+// random shapes across the micro-tile and cache-block edges, every transpose, padded row
+// strides, beta 0 (c must not be read) and 1, fp16 operands, 1 to 3 threads. Elements of c
+// outside the product (row padding, after the end) must stay untouched.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "backends/cpu/blas.h"
+#include "core/fp16.h"
+
+namespace ane::cpu {
+namespace {
+
+int64_t pick(std::mt19937& rng, int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); }
+
+// A stored operand: rows x cols logical, kept row-major or (transposed) column-major with
+// padding between its stored lines, as fp32 or fp16.
+struct Operand {
+  int64_t rows, cols, ld;
+  bool transposed, fp16;
+  std::vector<float> values;    // logical (i, j) at i * cols + j, exactly representable when fp16
+  std::vector<float> stored;    // the storage sgemm reads (fp32)
+  std::vector<half_bits> halves;  // or this (fp16)
+
+  Operand(std::mt19937& rng, int64_t r, int64_t c, bool t, bool half)
+      : rows(r), cols(c), ld((t ? r : c) + pick(rng, 0, 3)), transposed(t), fp16(half),
+        values(static_cast<size_t>(r * c)) {
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    for (float& v : values) v = half ? round_to_half(u(rng)) : u(rng);
+    const int64_t lines = t ? c : r;
+    stored.assign(static_cast<size_t>(lines * ld), NAN);  // padding poisoned: must not be read
+    for (int64_t i = 0; i < r; ++i) {
+      for (int64_t j = 0; j < c; ++j) stored[static_cast<size_t>(t ? j * ld + i : i * ld + j)] = at(i, j);
+    }
+    if (half) {
+      halves.resize(stored.size());
+      for (size_t i = 0; i < stored.size(); ++i) halves[i] = float_to_half(stored[i]);
+    }
+  }
+  float at(int64_t i, int64_t j) const { return values[static_cast<size_t>(i * cols + j)]; }
+  MatrixRef ref() const {
+    const int64_t rs = transposed ? 1 : ld, cs = transposed ? ld : 1;
+    return fp16 ? MatrixRef{nullptr, rs, cs, halves.data()} : MatrixRef{stored.data(), rs, cs};
+  }
+};
+
+struct Case {
+  int64_t m, n, k;
+  bool ta, tb, ha, hb;
+  float beta;
+  int threads;
+};
+
+void check(const Case& c, std::mt19937& rng, const std::string& what) {
+  SCOPED_TRACE(what);
+  const Operand a(rng, c.m, c.k, c.ta, c.ha), b(rng, c.k, c.n, c.tb, c.hb);
+  const int64_t ldc = c.n + pick(rng, 0, 5);
+  constexpr float kSentinel = 12345.0f;
+  std::vector<float> out(static_cast<size_t>(c.m * ldc + 7), kSentinel), before;
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (int64_t i = 0; i < c.m; ++i) {
+    for (int64_t j = 0; j < c.n; ++j) out[static_cast<size_t>(i * ldc + j)] = c.beta == 0.0f ? NAN : u(rng);
+  }
+  before = out;
+  ThreadPool pool(c.threads);
+  sgemm(a.ref(), b.ref(), out.data(), ldc, c.m, c.n, c.k, c.beta, &pool);
+  for (int64_t i = 0; i < c.m; ++i) {
+    for (int64_t j = 0; j < c.n; ++j) {
+      double want = 0, scale = 0;
+      for (int64_t p = 0; p < c.k; ++p) {
+        want += static_cast<double>(a.at(i, p)) * b.at(p, j);
+        scale += std::fabs(static_cast<double>(a.at(i, p)) * b.at(p, j));
+      }
+      const size_t o = static_cast<size_t>(i * ldc + j);
+      if (c.beta != 0.0f) {
+        want += static_cast<double>(c.beta) * before[o];
+        scale += std::fabs(static_cast<double>(c.beta) * before[o]);
+      }
+      // fp32 accumulation over k terms: error grows with k times the magnitude of the terms.
+      ASSERT_NEAR(out[o], want, 4e-7 * (static_cast<double>(c.k) + 4) * (scale + 1e-30)) << "c[" << i << ", " << j << "]";
+    }
+  }
+  for (size_t o = 0; o < out.size(); ++o) {
+    const int64_t i = static_cast<int64_t>(o) / ldc, j = static_cast<int64_t>(o) % ldc;
+    if (i >= c.m || j >= c.n) ASSERT_EQ(out[o], kSentinel) << "written outside c at element " << o;
+  }
+}
+
+TEST(Sgemm, MatchesFloat64OnRandomShapesLayoutsAndThreads) {
+  std::mt19937 rng(20261126);
+  for (int trial = 0; trial < 80; ++trial) {
+    Case c;
+    // Mostly around the 6 x 16 micro-tiles; sometimes past a 256-deep k block or a 168-row block.
+    c.m = pick(rng, 0, 3) == 0 ? pick(rng, 150, 400) : pick(rng, 1, 40);
+    c.n = pick(rng, 0, 3) == 0 ? pick(rng, 100, 300) : pick(rng, 1, 40);
+    c.k = pick(rng, 0, 3) == 0 ? pick(rng, 250, 600) : pick(rng, 1, 70);
+    c.ta = pick(rng, 0, 1) == 1;
+    c.tb = pick(rng, 0, 1) == 1;
+    c.ha = pick(rng, 0, 2) == 0;
+    c.hb = pick(rng, 0, 2) == 0;
+    c.beta = pick(rng, 0, 1) == 0 ? 0.0f : 1.0f;
+    c.threads = static_cast<int>(pick(rng, 1, 3));
+    check(c, rng,
+          "trial " + std::to_string(trial) + ": " + std::to_string(c.m) + "x" + std::to_string(c.n) + "x" +
+              std::to_string(c.k) + (c.ta ? " aT" : "") + (c.tb ? " bT" : "") + (c.ha ? " a16" : "") +
+              (c.hb ? " b16" : "") + " beta " + std::to_string(c.beta) + " threads " + std::to_string(c.threads));
+  }
+}
+
+TEST(Sgemm, LargeProductSplitOverThreadsMatches) {
+  std::mt19937 rng(7);
+  for (int threads : {2, 3}) check({301, 275, 530, false, true, false, true, 0.0f, threads}, rng, "large");
+}
+
+TEST(Sgemm, EmptyDepthScalesC) {
+  std::vector<float> c = {1.0f, NAN, 3.0f, 4.0f};
+  const float a = 0, b = 0;
+  sgemm({&a, 1, 1}, {&b, 1, 1}, c.data(), 2, 2, 2, 0, 0.0f);
+  EXPECT_EQ(c, (std::vector<float>{0.0f, 0.0f, 0.0f, 0.0f}));
+  c = {1.0f, 2.0f, 3.0f, 4.0f};
+  sgemm({&a, 1, 1}, {&b, 1, 1}, c.data(), 2, 2, 2, 0, 0.5f);
+  EXPECT_EQ(c, (std::vector<float>{0.5f, 1.0f, 1.5f, 2.0f}));
+}
+
+}  // namespace
+}  // namespace ane::cpu
