@@ -32,17 +32,18 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn) {
+void ThreadPool::run(size_t n, size_t grain, void* fn, ChunkFn call) {
   if (n == 0) return;
   grain = std::max<size_t>(grain, 1);
   const int chunks = static_cast<int>(std::min<size_t>(static_cast<size_t>(size()), (n + grain - 1) / grain));
   if (chunks <= 1) {
-    fn(0, n);
+    call(fn, 0, n);
     return;
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    job_ = &fn;
+    job_ = fn;
+    job_call_ = call;
     job_n_ = n;
     job_chunks_ = chunks;
     pending_ = chunks - 1;
@@ -50,7 +51,7 @@ void ThreadPool::parallel_for(size_t n, size_t grain, const std::function<void(s
   }
   wake_.notify_all();
   auto [begin, end] = chunk_range(n, chunks, 0);
-  fn(begin, end);
+  call(fn, begin, end);
   std::unique_lock<std::mutex> lock(mu_);
   done_.wait(lock, [this] { return pending_ == 0; });
   job_ = nullptr;
@@ -59,7 +60,8 @@ void ThreadPool::parallel_for(size_t n, size_t grain, const std::function<void(s
 void ThreadPool::worker_loop(int index) {
   unsigned seen = 0;
   for (;;) {
-    const std::function<void(size_t, size_t)>* job;
+    void* job;
+    ChunkFn call;
     size_t n;
     int chunks;
     {
@@ -68,12 +70,13 @@ void ThreadPool::worker_loop(int index) {
       if (stop_) return;
       seen = generation_;
       job = job_;
+      call = job_call_;
       n = job_n_;
       chunks = job_chunks_;
     }
     if (index < chunks) {
       auto [begin, end] = chunk_range(n, chunks, index);
-      (*job)(begin, end);
+      call(job, begin, end);
       std::lock_guard<std::mutex> lock(mu_);
       if (--pending_ == 0) done_.notify_one();
     }

@@ -6,7 +6,8 @@
 
 #include <condition_variable>
 #include <cstddef>
-#include <functional>
+#include <memory>
+#include <type_traits>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -27,18 +28,28 @@ class ThreadPool {
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
   // Calls fn(begin, end) over disjoint chunks covering [0, n). Chunks are at least `grain`
-  // long, so small loops stay on the calling thread. Not re-entrant: fn must not call
-  // parallel_for on the same pool.
-  void parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn);
+  // long, so small loops stay on the calling thread. Chunk c runs on thread c (the caller is
+  // thread 0), all at once, so chunks may wait for each other. Not re-entrant: fn must not
+  // call parallel_for on the same pool. fn is called through a pointer, never copied, so
+  // starting a job allocates nothing whatever fn captures.
+  template <typename Fn>
+  void parallel_for(size_t n, size_t grain, Fn&& fn) {
+    using F = std::remove_reference_t<Fn>;
+    run(n, grain, const_cast<void*>(static_cast<const void*>(std::addressof(fn))),
+        [](void* f, size_t begin, size_t end) { (*static_cast<F*>(f))(begin, end); });
+  }
 
  private:
+  using ChunkFn = void (*)(void* fn, size_t begin, size_t end);
+  void run(size_t n, size_t grain, void* fn, ChunkFn call);
   void worker_loop(int index);
 
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  const std::function<void(size_t, size_t)>* job_ = nullptr;
+  void* job_ = nullptr;
+  ChunkFn job_call_ = nullptr;
   size_t job_n_ = 0;
   int job_chunks_ = 0;
   int pending_ = 0;

@@ -721,9 +721,9 @@ class PlanCompiler final : public LowerCtx {
     return {};
   }
 
-  // The merged runs of fp16 input v that its readers read as fp32, when every reader is a
-  // GEMM (which reads the fp16 bytes itself) or a slice (through views) and together they
-  // read at most 90% of it; otherwise nullopt (convert it whole).
+  // The merged runs of fp16 input v that its readers read as fp32, when every reader reads
+  // the fp16 bytes itself (a GEMM or elementwise op) or is a slice (through views) and
+  // together they read at most 90% of it; otherwise nullopt (convert it whole).
   std::optional<std::vector<std::pair<int64_t, int64_t>>> read_runs(const mil::Value* v) const {
     std::vector<std::pair<int64_t, int64_t>> runs;
     if (v->type.dtype != mil::DType::kFp16 || !fp32_runs(graph_.canonical(v), runs)) return std::nullopt;
@@ -744,8 +744,8 @@ class PlanCompiler final : public LowerCtx {
     return merged;
   }
 
-  // Appends the runs of v's source that v's readers read as fp32; false when some reader is
-  // neither a GEMM, a view nor a slice (then the whole source is converted).
+  // Appends the runs of v's source that v's readers read as fp32; false when some reader
+  // neither reads fp16 itself nor is a view or a slice (then the whole source is converted).
   bool fp32_runs(const mil::Value* v, std::vector<std::pair<int64_t, int64_t>>& runs) const {
     auto it = readers_.find(v);
     auto uses = uses_.find(v);
@@ -755,9 +755,9 @@ class PlanCompiler final : public LowerCtx {
         if (!fp32_runs(graph_.canonical(op->outputs[0]), runs)) return false;
         continue;
       }
-      if (gemm_reads_halves(*op, name)) continue;
+      if (reads_halves(*op, name)) continue;
       if (op->type != "slice_by_size" || name != "x") return false;
-      if (in_place_.count(op) && only_gemms_read(graph_.canonical(op->outputs[0]))) continue;
+      if (in_place_.count(op) && all_read_halves(graph_.canonical(op->outputs[0]))) continue;
       const Expected<SliceRegion> region = slice_region(*op, op->arg_value("x")->type.shape);
       if (!region.ok() || runs.size() > (size_t{1} << 20)) return false;
       if (op->outputs[0]->type.num_elements() > 0) append_runs(*region, runs);
@@ -765,13 +765,17 @@ class PlanCompiler final : public LowerCtx {
     return true;
   }
 
-  // True when every reader of v (through views) is a GEMM reading it straight from fp16.
-  bool only_gemms_read(const mil::Value* v) const {
+  static bool reads_halves(const mil::Op& op, std::string_view arg) {
+    return gemm_reads_halves(op, arg) || elementwise_reads_halves(op, arg);
+  }
+
+  // True when every reader of v (through views) reads it straight from fp16.
+  bool all_read_halves(const mil::Value* v) const {
     auto it = readers_.find(v);
     if (it == readers_.end() || static_cast<int>(it->second.size()) != uses_.at(v)) return false;  // also a function output
     for (const auto& [op, name] : it->second) {
-      const bool ok = is_view_op(op->type) && name == "x" ? only_gemms_read(graph_.canonical(op->outputs[0]))
-                                                          : gemm_reads_halves(*op, name);
+      const bool ok = is_view_op(op->type) && name == "x" ? all_read_halves(graph_.canonical(op->outputs[0]))
+                                                          : reads_halves(*op, name);
       if (!ok) return false;
     }
     return true;

@@ -2,9 +2,10 @@
 // fused groups. A group is a small DAG of elementwise ops of one output shape; it runs over
 // tiles of kTile values, each op computing its result into a per-thread tile slot from
 // tiles of earlier ops and from outside operands (full tensors, per-channel vectors or
-// scalars, broadcast by strides). Only results read outside the group are written to
-// memory. A lone op is a group of one. In fp16 mode each op's result is rounded in its
-// tile, as the unfused ops would round theirs.
+// scalars, broadcast by strides; an operand in an fp16 input is converted tile by tile from
+// the input's bytes). Only results read outside the group are written to memory. A lone op
+// is a group of one. In fp16 mode each op's result is rounded in its tile, as the unfused
+// ops would round theirs.
 #include <algorithm>
 #include <array>
 #include <optional>
@@ -12,6 +13,7 @@
 
 #include "backends/cpu/plan.h"
 #include "backends/ref/lowering.h"
+#include "core/fp16.h"
 
 namespace ane::cpu {
 namespace {
@@ -50,6 +52,7 @@ Expected<std::optional<EwKind>> gelu_kind(const mil::Op& op) {
 
 struct Operand {
   const float* data = nullptr;
+  HalfOperand half;  // when set, read from an fp16 input instead of data
   std::array<int64_t, kMaxRank> strides{};  // per outer axis, in elements
   int64_t inner_stride = 0;                 // 0 or 1
 };
@@ -131,6 +134,7 @@ bool collapse(const Shape& out, const std::vector<Shape>& strides, GroupPlan& p)
   return true;
 }
 
+// `tiles` holds kMaxGroupOps op slots, then kMaxOperands slots for fp16 operands.
 void run_unit(const GroupPlan& p, size_t unit, float* tiles) {
   const int64_t row = static_cast<int64_t>(unit) / p.tiles_per_row;
   const int64_t t0 = (static_cast<int64_t>(unit) % p.tiles_per_row) * kTile;
@@ -143,7 +147,14 @@ void run_unit(const GroupPlan& p, size_t unit, float* tiles) {
       rest /= p.outer[static_cast<size_t>(d)];
     }
     const Operand& o = p.operands[static_cast<size_t>(k)];
-    at[static_cast<size_t>(k)] = o.data + off + t0 * o.inner_stride;
+    if (o.half.base != nullptr) {
+      float* staged = tiles + (kMaxGroupOps + k) * kTile;
+      halves_to_floats(staged, *o.half.base + o.half.offset + off + t0 * o.inner_stride,
+                       static_cast<size_t>(o.inner_stride == 0 ? 1 : n));
+      at[static_cast<size_t>(k)] = staged;
+    } else {
+      at[static_cast<size_t>(k)] = o.data + off + t0 * o.inner_stride;
+    }
   }
   // An operand's values for this tile and their stride (0: one broadcast value).
   auto source = [&](Source s, int64_t& stride) -> const float* {
@@ -173,9 +184,9 @@ void run_unit(const GroupPlan& p, size_t unit, float* tiles) {
   }
 }
 
-// The tile slots live on each thread's stack (32 KiB), so running allocates nothing.
+// The tile slots live on each thread's stack (48 KiB), so running allocates nothing.
 void run_units(const GroupPlan& p, size_t begin, size_t end) {
-  alignas(64) float tiles[kMaxGroupOps * kTile];
+  alignas(64) float tiles[(kMaxGroupOps + kMaxOperands) * kTile];
   for (size_t u = begin; u < end; ++u) run_unit(p, u, tiles);
 }
 
@@ -198,6 +209,7 @@ int operand_index(GroupPlan& p, std::vector<const mil::Value*>& values, const mi
   if (values.size() == static_cast<size_t>(kMaxOperands)) return -1;
   values.push_back(v);
   p.operands[values.size() - 1].data = ctx.data(v);
+  p.operands[values.size() - 1].half = ctx.half_operand(v);
   return static_cast<int>(values.size()) - 1;
 }
 
@@ -234,6 +246,11 @@ bool elementwise_reads_strided(const mil::Op& op, std::string_view arg, int64_t 
   const mil::Value* v = op.arg_value(arg);
   if (!info.ok() || !*info || v == nullptr || v->type.shape.empty()) return false;
   return (arg == "x" || (arg == "y" && is_binary((*info)->kind))) && v->type.shape.back() == cols;
+}
+
+bool elementwise_reads_halves(const mil::Op& op, std::string_view arg) {
+  auto info = elementwise_info(op);
+  return info.ok() && *info && (arg == "x" || (arg == "y" && is_binary((*info)->kind)));
 }
 
 Expected<StepFn> lower_group(const std::vector<const mil::Op*>& ops, const std::vector<bool>& stored, LowerCtx& ctx) {

@@ -58,8 +58,8 @@ class LowerCtx {
   virtual bool is_constant(const mil::Value* v) const = 0;
   // True when v was written in place by its producer (a concat tap): no copy needed.
   virtual bool is_tap(const mil::Value* v) const = 0;
-  // Set when v's elements are (a view of) an fp16 input's: a GEMM reads them from there, as
-  // the input conversion skips what only GEMMs read (gemm_reads_halves).
+  // Set when v's elements are (a view of) an fp16 input's: GEMMs and elementwise groups read
+  // them from there, and the input conversion skips what only they read.
   virtual HalfOperand half_operand(const mil::Value* v) const = 0;
   virtual Runtime& runtime() = 0;
   virtual Precision precision() const = 0;
@@ -109,6 +109,9 @@ Expected<std::optional<EwOpInfo>> elementwise_info(const mil::Op& op);
 // True when `op` is an elementwise op whose operand `arg` has rows `cols` long: groups read
 // every outside operand through LowerCtx::row_stride.
 bool elementwise_reads_strided(const mil::Op& op, std::string_view arg, int64_t cols);
+// True when `op` is an elementwise op and `arg` one of its operands: groups read outside
+// operands in fp16 inputs through LowerCtx::half_operand.
+bool elementwise_reads_halves(const mil::Op& op, std::string_view arg);
 // One step running `ops` (a DAG in order, all of the last op's shape; an op's operands are
 // earlier members' results or outside values) over tiles; members with stored[i] write
 // their results to memory, the others live only in the tiles.

@@ -69,7 +69,7 @@ class Barrier {
   void arrive_and_wait(int round) {  // rounds 1, 2, ... in order
     arrived_.fetch_add(1, std::memory_order_acq_rel);
     for (int spin = 0; arrived_.load(std::memory_order_acquire) < threads_ * round; ++spin) {
-      if (spin > 2000) std::this_thread::yield();
+      if (spin > 2000) std::this_thread::yield(); else __builtin_ia32_pause();
     }
   }
 
