@@ -108,6 +108,13 @@ Status read_channels(std::span<const half_bits> surface, const mil::TensorType& 
   return {};
 }
 
+Expected<ChannelRows> channel_rows(std::span<const half_bits> surface, const mil::TensorType& type, int64_t channel,
+                                   int64_t channels, int64_t seq) {
+  ANE_RETURN_IF_ERROR(check_block(type, surface.size(), channel, channels, seq, 0));
+  const int64_t width = type.shape[3];
+  return ChannelRows{surface.data() + channel * width, width};
+}
+
 Status copy_channels(std::span<half_bits> dst, const mil::TensorType& dst_type, int64_t dst_channel,
                      std::span<const half_bits> src, const mil::TensorType& src_type, int64_t src_channel,
                      int64_t channels, int64_t seq) {

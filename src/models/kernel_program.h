@@ -74,6 +74,16 @@ Status write_channels(std::span<half_bits> surface, const mil::TensorType& type,
 Status read_channels(std::span<const half_bits> surface, const mil::TensorType& type, int64_t channel,
                      std::span<float> out, int64_t seq, ThreadPool* pool = nullptr);
 
+// Channels [channel, channel + channels) x columns [0, seq) of surface [1, C, 1, width],
+// where they are: the first row's values and the distance between rows (width), for readers
+// that take fp16 rows in place (the trainer's weight-gradient GEMMs).
+struct ChannelRows {
+  const half_bits* data;
+  int64_t row_stride;
+};
+Expected<ChannelRows> channel_rows(std::span<const half_bits> surface, const mil::TensorType& type, int64_t channel,
+                                   int64_t channels, int64_t seq);
+
 // Copies channels [src_channel, src_channel + channels) x columns [0, seq) of one fp16
 // surface into another at dst_channel, without converting (the original's io_copy).
 Status copy_channels(std::span<half_bits> dst, const mil::TensorType& dst_type, int64_t dst_channel,

@@ -136,10 +136,10 @@ void silu_backward(std::span<float> dh, std::span<const float> dy, std::span<con
   }
 }
 
-void linear_weight_grad(std::span<float> dw, std::span<const float> dy, std::span<const float> x, int out, int in,
-                        int S, ThreadPool* pool, float beta) {
-  // x read transposed through its strides: B[s, i] = x[i * S + s]
-  cpu::sgemm({dy.data(), S, 1}, {x.data(), 1, S}, dw.data(), in, out, in, S, beta, pool);
+void linear_weight_grad(std::span<float> dw, cpu::MatrixRef dy, cpu::MatrixRef x, int out, int in, int S,
+                        ThreadPool* pool, float beta) {
+  // x read transposed through its strides: B[s, i] = x(i, s)
+  cpu::sgemm(dy, {x.data, x.cs, x.rs, x.halves}, dw.data(), in, out, in, S, beta, pool);
 }
 
 }  // namespace ane::train

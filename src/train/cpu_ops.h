@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <span>
 
+#include "backends/cpu/blas.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
 
@@ -46,8 +47,11 @@ void embed_backward(std::span<float> d_embedding, std::span<const float> dx, std
 void silu_backward(std::span<float> dh, std::span<const float> dy, std::span<const float> h);
 
 // dw [out, in] = beta * dw + dy [out, S] x [in, S]^T (a linear layer's weight gradient; beta
-// 0 overwrites, 1 accumulates), one GEMM (split over `pool` when given).
-void linear_weight_grad(std::span<float> dw, std::span<const float> dy, std::span<const float> x, int out, int in,
-                        int S, ThreadPool* pool = nullptr, float beta = 1.0f);
+// 0 overwrites, 1 accumulates), one GEMM (split over `pool` when given). dy and x are blocks
+// of rows S long (MatrixRef: row stride rs, cs 1), fp32 or fp16 (e.g. taps in a surface).
+void linear_weight_grad(std::span<float> dw, cpu::MatrixRef dy, cpu::MatrixRef x, int out, int in, int S,
+                        ThreadPool* pool = nullptr, float beta = 1.0f);
+// A [rows, S] fp32 block as linear_weight_grad reads it.
+inline cpu::MatrixRef rows_of(std::span<const float> x, int S) { return {x.data(), S, 1}; }
 
 }  // namespace ane::train

@@ -26,9 +26,18 @@ class ScopedTime {
 };
 
 // dw[out, in] = beta * dw + dy[out, S] x[in, S]^T.
-void weight_grad(std::vector<float>& dw, const std::vector<float>& dy, const std::vector<float>& x, int64_t out,
-                 int64_t in, int64_t S, float beta, ThreadPool& pool) {
+void weight_grad(std::vector<float>& dw, cpu::MatrixRef dy, cpu::MatrixRef x, int64_t out, int64_t in, int64_t S,
+                 float beta, ThreadPool& pool) {
   linear_weight_grad(dw, dy, x, static_cast<int>(out), static_cast<int>(in), static_cast<int>(S), &pool, beta);
+}
+
+cpu::MatrixRef rows(const std::vector<float>& x, int64_t S) { return rows_of(x, static_cast<int>(S)); }
+
+// Channels [channel, channel + channels) of a kernel's fp16 surface, read in place by a GEMM.
+Expected<cpu::MatrixRef> rows(std::span<const half_bits> surface, const mil::TensorType& type, int64_t channel,
+                              int64_t channels, int64_t S) {
+  ANE_ASSIGN_OR_RETURN(const models::ChannelRows r, models::channel_rows(surface, type, channel, channels, S));
+  return cpu::MatrixRef{nullptr, r.row_stride, 1, r.data};
 }
 
 void add_scaled(std::vector<float>& y, const std::vector<float>& x, float a) {
@@ -46,8 +55,7 @@ struct Trainer::Buffers {
   std::vector<float> branch;                  // [D * S]: a kernel's branch output
   std::vector<float> xf, logits, dlogits;     // final norm output [D, S]; [V, S] twice
   std::vector<float> dy, dx2, dxn, dscaled;   // [D, S]
-  std::vector<float> dh1, dh3, gated;         // [H, S]
-  std::vector<float> xn, attn, dq, dk, dv;    // [D|Q|KV, S]
+  std::vector<float> dq, dk;                  // [Q|KV, S]
   std::vector<float> q_raw, k_raw, dnorm;     // qk-norm backward
 };
 
@@ -80,7 +88,7 @@ Expected<std::unique_ptr<Trainer>> Trainer::create(Engine& engine, ModelWeights 
   }
   ANE_RETURN_IF_ERROR(t->kernels_->load_weights(t->weights_));
 
-  const size_t D = z(c.dim), H = z(c.hidden_dim), S = z(c.seq_len), V = z(c.vocab_size), L = z(c.n_layers);
+  const size_t D = z(c.dim), S = z(c.seq_len), V = z(c.vocab_size), L = z(c.n_layers);
   const size_t Q = c.q_dim(), KV = c.kv_dim();
   auto b = std::make_unique<Buffers>();
   b->x.assign(L + 1, std::vector<float>(D * S));
@@ -89,15 +97,12 @@ Expected<std::unique_ptr<Trainer>> Trainer::create(Engine& engine, ModelWeights 
   const size_t ffn_out = z(t->kernels_->layout(LayerKernel::kFfnForward).output.num_elements());
   b->att.assign(L, std::vector<half_bits>(att_out));
   b->ffn.assign(L, std::vector<half_bits>(ffn_out));
-  for (auto* v : {&b->branch, &b->xf, &b->dy, &b->dx2, &b->dxn, &b->dscaled, &b->xn}) v->resize(D * S);
+  for (auto* v : {&b->branch, &b->xf, &b->dy, &b->dx2, &b->dxn, &b->dscaled}) v->resize(D * S);
   b->logits.resize(V * S);
   b->dlogits.resize(V * S);
-  for (auto* v : {&b->dh1, &b->dh3, &b->gated}) v->resize(H * S);
-  b->attn.resize(Q * S);
   b->dq.resize(Q * S);
   b->q_raw.resize(c.qk_norm ? Q * S : 0);
   b->dk.resize(KV * S);
-  b->dv.resize(KV * S);
   b->k_raw.resize(c.qk_norm ? KV * S : 0);
   b->dnorm.resize(std::max(Q, KV) * S);
   t->buf_ = std::move(b);
@@ -232,13 +237,13 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
     const ScopedTime t(times_.cpu);
     const std::span<const half_bits> out = output_halves(*k);
     ANE_RETURN_IF_ERROR(models::read_channels(out, kl.output, 0, b.dxn, S, &pool_));
-    ANE_RETURN_IF_ERROR(models::read_channels(out, kl.output, D, b.dh1, S, &pool_));
-    ANE_RETURN_IF_ERROR(models::read_channels(out, kl.output, D + H, b.dh3, S, &pool_));
-    ANE_RETURN_IF_ERROR(models::read_channels(ffn, fl.output, f_gated, b.gated, S, &pool_));
-    ANE_RETURN_IF_ERROR(models::read_channels(ffn, fl.output, f_xn2, b.xn, S, &pool_));
-    weight_grad(g.w2, dffn, b.gated, D, H, S, beta, pool_);
-    weight_grad(g.w1, b.dh1, b.xn, H, D, S, beta, pool_);
-    weight_grad(g.w3, b.dh3, b.xn, H, D, S, beta, pool_);
+    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef dh1, rows(out, kl.output, D, H, S));
+    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef dh3, rows(out, kl.output, D + H, H, S));
+    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef gated, rows(ffn, fl.output, f_gated, H, S));
+    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef xn2, rows(ffn, fl.output, f_xn2, D, S));
+    weight_grad(g.w2, rows(dffn, S), gated, D, H, S, beta, pool_);
+    weight_grad(g.w1, dh1, xn2, H, D, S, beta, pool_);
+    weight_grad(g.w3, dh3, xn2, H, D, S, beta, pool_);
     rmsnorm_backward(b.dx2, g.rms_ffn, b.dxn, b.x2[lz], w.rms_ffn, c.dim, c.seq_len, eps);
     for (size_t i = 0; i < dy.size(); ++i) b.dx2[i] += dy[i];
   }
@@ -253,8 +258,8 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
   ANE_RETURN_IF_ERROR(run_kernel(LayerKernel::kSdpaBackward1, layer).status());
   {
     const ScopedTime t(times_.cpu);
-    ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, a_attn, b.attn, S, &pool_));
-    weight_grad(g.wo, d_o, b.attn, D, Q, S, beta, pool_);
+    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef attn, rows(att, al.output, a_attn, Q, S));
+    weight_grad(g.wo, rows(d_o, S), attn, D, Q, S, beta, pool_);
   }
   ANE_ASSIGN_OR_RETURN(Kernel * s2, kernels_->get(LayerKernel::kSdpaBackward2, layer));
   const KernelLayout& s2l = kernels_->layout(LayerKernel::kSdpaBackward2);
@@ -267,7 +272,6 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
     const std::span<const half_bits> s2_out = output_halves(*s2);
     ANE_RETURN_IF_ERROR(models::read_channels(s2_out, s2l.output, 0, b.dq, S, &pool_));
     ANE_RETURN_IF_ERROR(models::read_channels(s2_out, s2l.output, Q, b.dk, S, &pool_));
-    ANE_RETURN_IF_ERROR(models::read_channels(s1_out, s1l.output, 0, b.dv, S, &pool_));
     if (c.qk_norm) {  // back through the per-head norms, to the raw projections
       ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, a_qraw, b.q_raw, S, &pool_));
       ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, a_kraw, b.k_raw, S, &pool_));
@@ -284,10 +288,11 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
       heads(b.dq, b.q_raw, w.q_norm, g.q_norm, c.n_heads);
       heads(b.dk, b.k_raw, w.k_norm, g.k_norm, c.n_kv_heads);
     }
-    ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, a_xn, b.xn, S, &pool_));
-    weight_grad(g.wq, b.dq, b.xn, Q, D, S, beta, pool_);
-    weight_grad(g.wk, b.dk, b.xn, KV, D, S, beta, pool_);
-    weight_grad(g.wv, b.dv, b.xn, KV, D, S, beta, pool_);
+    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef xn, rows(att, al.output, a_xn, D, S));
+    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef dv, rows(s1_out, s1l.output, 0, KV, S));
+    weight_grad(g.wq, rows(b.dq, S), xn, Q, D, S, beta, pool_);
+    weight_grad(g.wk, rows(b.dk, S), xn, KV, D, S, beta, pool_);
+    weight_grad(g.wv, dv, xn, KV, D, S, beta, pool_);
   }
   ANE_ASSIGN_OR_RETURN(Kernel * qb, kernels_->get(LayerKernel::kQkvBackward, layer));
   const KernelLayout& ql = kernels_->layout(LayerKernel::kQkvBackward);

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/fp16.h"
 #include "train/cpu_ops.h"
 
 namespace ane::train {
@@ -171,12 +172,25 @@ TEST(CpuOps, SiluBackwardAndWeightGradMatchDefinitions) {
   const int O = 7, I = 9;
   const auto g = randn(O * S, 12), x = randn(I * S, 13);
   std::vector<float> dw(O * I, 1.0f);
-  linear_weight_grad(dw, g, x, O, I, S);
+  linear_weight_grad(dw, rows_of(g, S), rows_of(x, S), O, I, S);
   std::vector<double> want_w(O * I, 1.0);
   for (int o = 0; o < O; ++o)
     for (int i = 0; i < I; ++i)
       for (int s = 0; s < S; ++s) want_w[size_t(o * I + i)] += double(g[size_t(o * S + s)]) * x[size_t(i * S + s)];
   expect_close(dw, want_w, 1e-5);
+
+  // x as fp16 rows of a wider surface (taps read in place), beta 0 overwriting dw.
+  const int width = S + 5;
+  std::vector<half_bits> surface(size_t(I * width), float_to_half(1e4f));
+  std::vector<double> want_h(O * I, 0.0);
+  for (int i = 0; i < I; ++i)
+    for (int s = 0; s < S; ++s) surface[size_t(i * width + s)] = float_to_half(x[size_t(i * S + s)]);
+  for (int o = 0; o < O; ++o)
+    for (int i = 0; i < I; ++i)
+      for (int s = 0; s < S; ++s)
+        want_h[size_t(o * I + i)] += double(g[size_t(o * S + s)]) * half_to_float(surface[size_t(i * width + s)]);
+  linear_weight_grad(dw, rows_of(g, S), {nullptr, width, 1, surface.data()}, O, I, S, nullptr, 0.0f);
+  expect_close(dw, want_h, 1e-5);
 }
 
 }  // namespace
