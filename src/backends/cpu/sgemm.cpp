@@ -4,9 +4,9 @@
 // Why not bli_sgemm itself: its threads wait for each other by spinning, which collapses on a
 // shared machine, and splitting a product into one single-threaded bli_sgemm call per pool
 // thread made every thread pack the whole shared operand again. Here the pool's threads pack
-// B once, together, wait for each other once (a spin-then-yield barrier), then each computes
-// its own rows of C with its own packed blocks of A. Packing reads fp16 operands directly
-// (MatrixRef::halves), so an fp16 surface needs no separate conversion pass.
+// B once, together, and take rows of C from a shared queue, each with its own packed blocks
+// of A; nobody waits for a fixed share of another thread's work. Packing reads fp16 operands
+// directly (MatrixRef::halves), so an fp16 surface needs no separate conversion pass.
 //
 // Loop order and block sizes are BLIS's (Goto's algorithm): for each KC-deep block of k, each
 // MC-row block of A is packed into MR-row micro-panels (kept in L2), and the micro-kernel runs
@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <thread>
 
 #include "backends/cpu/blas.h"
@@ -60,23 +61,32 @@ float* scratch(AlignedBuffer& buffer, int64_t floats) {
 thread_local AlignedBuffer t_packed_b;
 thread_local AlignedBuffer t_packed_a;
 
-// The threads of one parallel_for job wait here for each other, once per round. Each chunk
-// of a ThreadPool job runs on its own thread, so all of them do arrive; a thread that arrives
-// early spins briefly, then yields its core (the machine may be shared).
-class Barrier {
- public:
-  explicit Barrier(int threads) : threads_(threads) {}
-  void arrive_and_wait(int round) {  // rounds 1, 2, ... in order
-    arrived_.fetch_add(1, std::memory_order_acq_rel);
-    for (int spin = 0; arrived_.load(std::memory_order_acquire) < threads_ * round; ++spin) {
-      if (spin > 2000) std::this_thread::yield(); else __builtin_ia32_pause();
-    }
-  }
-
- private:
-  const int threads_;
-  std::atomic<int> arrived_{0};
+// Progress counters shared by the threads of one product, reset per call (grow-only, one set
+// per calling thread).
+struct Counters {
+  std::unique_ptr<std::atomic<int32_t>[]> values;
+  size_t size = 0;
 };
+thread_local Counters t_counters;
+
+std::atomic<int32_t>* zeroed_counters(size_t n) {
+  Counters& c = t_counters;
+  if (c.size < n) {
+    c.values = std::make_unique<std::atomic<int32_t>[]>(n);
+    c.size = n;
+  }
+  for (size_t i = 0; i < n; ++i) c.values[i].store(0, std::memory_order_relaxed);
+  return c.values.get();
+}
+
+// A thread waiting on another spins briefly, then yields its core (the machine may be shared).
+void backoff(int& spins) {
+  if (++spins > 2000) {
+    std::this_thread::yield();
+  } else {
+    __builtin_ia32_pause();
+  }
+}
 
 // Operand x from element (i0, p0) on, as pack_panel reads it: i indexes a panel's rows (rows
 // of A; columns of B, so B is read transposed), p runs along k.
@@ -117,12 +127,12 @@ void run(const Product& g, ThreadPool* pool) {
   const int64_t k_blocks = (g.k + u.kc - 1) / u.kc;
   const int64_t n_panels = (g.n + u.nr - 1) / u.nr;
   const int64_t n_padded = n_panels * u.nr;
-  const int64_t row_units = (g.m + u.mr - 1) / u.mr;
   // Below this many flops a second thread costs more than it saves.
   constexpr int64_t kSplitFlops = int64_t{1} << 22;
-  int threads = pool != nullptr ? pool->size() : 1;
-  if (g.m * g.n * g.k < kSplitFlops) threads = 1;
-  threads = static_cast<int>(std::min<int64_t>(threads, row_units));
+  const int threads = pool != nullptr && g.m * g.n * g.k >= kSplitFlops ? pool->size() : 1;
+  // Rows of C per work item: about four items per thread, at most one A block.
+  const int64_t chunk = std::min(u.mc, ((g.m + 4 * threads - 1) / (4 * threads) + u.mr - 1) / u.mr * u.mr);
+  const int64_t row_chunks = (g.m + chunk - 1) / chunk;
 
   // Packed B: k block `blk` (rows [blk * kc, ...) of B) holds n_panels panels of kcb x nr.
   float* packed_b = scratch(t_packed_b, g.k * n_padded);
@@ -158,28 +168,37 @@ void run(const Product& g, ThreadPool* pool) {
     }
   };
 
-  if (threads <= 1) {
-    for (int64_t blk = 0; blk < k_blocks; ++blk) {
-      for (int64_t panel = 0; panel < n_panels; ++panel) pack_b(blk, panel);
-      compute(blk, 0, g.m);
-    }
-    return;
-  }
-  // Per k block: the threads pack B's panels together, wait for each other, then each
-  // multiplies its own rows of C (blocks are packed into separate places, so packing the
-  // next one needs no second wait).
-  Barrier packed(threads);
-  pool->parallel_for(static_cast<size_t>(threads), 1, [&](size_t t0, size_t t1) {
-    for (size_t t = t0; t < t1; ++t) {  // one chunk per thread: t1 == t0 + 1
-      const auto part = [&](int64_t total, size_t i) { return total * static_cast<int64_t>(i) / threads; };
-      const int64_t r0 = std::min(g.m, part(row_units, t) * u.mr), r1 = std::min(g.m, part(row_units, t + 1) * u.mr);
-      for (int64_t blk = 0; blk < k_blocks; ++blk) {
-        for (int64_t panel = part(n_panels, t); panel < part(n_panels, t + 1); ++panel) pack_b(blk, panel);
-        packed.arrive_and_wait(static_cast<int>(blk) + 1);
-        compute(blk, r0, r1);
+  // Work is shared out dynamically, so a thread that starts late or loses its core to
+  // another process simply does less: B's panels are claimed one at a time, then items (k
+  // block, row chunk) in k-block order. An item waits until its k block of B is packed
+  // (packing unclaimed panels meanwhile) and its rows have the previous k block added in.
+  const int64_t b_tasks = k_blocks * n_panels, items = k_blocks * row_chunks;
+  std::atomic<int32_t>* packed = zeroed_counters(static_cast<size_t>(k_blocks + row_chunks));  // panels, per k block
+  std::atomic<int32_t>* rows_done = packed + k_blocks;  // k blocks added in, per row chunk
+  std::atomic<int64_t> next_b{0}, next_item{0};
+  auto pack_next = [&] {
+    const int64_t t = next_b.fetch_add(1, std::memory_order_relaxed);
+    if (t >= b_tasks) return false;
+    pack_b(t / n_panels, t % n_panels);
+    packed[t / n_panels].fetch_add(1, std::memory_order_release);
+    return true;
+  };
+  auto work = [&] {
+    for (int64_t item; (item = next_item.fetch_add(1, std::memory_order_relaxed)) < items;) {
+      const int64_t blk = item / row_chunks, rc = item % row_chunks;
+      for (int spins = 0; packed[blk].load(std::memory_order_acquire) < n_panels;) {
+        if (!pack_next()) backoff(spins);
       }
+      for (int spins = 0; rows_done[rc].load(std::memory_order_acquire) < blk;) backoff(spins);
+      compute(blk, rc * chunk, std::min(g.m, (rc + 1) * chunk));
+      rows_done[rc].store(static_cast<int32_t>(blk + 1), std::memory_order_release);
     }
-  });
+  };
+  if (threads <= 1) {
+    work();
+  } else {
+    pool->parallel_for(static_cast<size_t>(threads), 1, [&](size_t, size_t) { work(); });
+  }
 }
 
 }  // namespace
