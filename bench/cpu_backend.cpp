@@ -2,8 +2,9 @@
 //   BM_RawGemm vs BM_EngineConv   a 1x1 conv through a compiled plan vs the bare BLIS call
 //                                 (same shape, same threads); target >= 90%
 //   BM_Chain fused vs unfused     6 elementwise ops, cache-resident and not; target >= 2x
-//   BM_BlisSmallPath/{1,0}        one thread of a split GEMM (496 x 1024 x 1024) with BLIS's
-//                                 small-matrix ("sup") path on / off: why sgemm turns it off
+//   BM_Sgemm/shape/{0,1,2}        the training step's GEMM shapes: cpu::sgemm (BLIS's
+//                                 micro-kernel, our packing and threads) / bli_sgemm_ex with
+//                                 BLIS's own threads / cpu::sgemm with A in fp16
 //   BM_CompileLayer               compile a Stories110M layer's kernels with baked weights;
 //                                 target < 1 s
 //   BM_ParallelForRoundTrip       one parallel_for over two threads with no work: the cost a
@@ -18,7 +19,9 @@
 #include <random>
 #include <vector>
 
+#include "backends/cpu/blas.h"
 #include "backends/cpu/cpu_backend.h"
+#include "core/fp16.h"
 #include "core/cpu_features.h"
 #include "core/thread_pool.h"
 #include "mil/builder.h"
@@ -92,20 +95,43 @@ void BM_RawGemm(benchmark::State& state) {
   set_gflops(state, 2.0 * static_cast<double>(s.cout * s.cin * s.seq));
 }
 
-void BM_BlisSmallPath(benchmark::State& state) {
-  constexpr int64_t m = 496, n = 1024, k = 1024;
-  std::vector<float> a = random_floats(static_cast<size_t>(m * k)), b(static_cast<size_t>(k * n), 0.5f),
-                     c(static_cast<size_t>(m * n));
+// The GEMMs of a Stories110M training step (seq 256): the kernels' projections (A = weight,
+// B = activations; A read transposed in the backward kernels), the weight gradients (B read
+// transposed) and the classifier.
+struct GemmShape {
+  int64_t m, n, k;
+  bool a_transposed, b_transposed;
+};
+constexpr GemmShape kStepShapes[] = {{768, 256, 768, false, false},  {2048, 256, 768, false, false},
+                                     {768, 256, 2048, false, false}, {768, 256, 2048, true, false},
+                                     {768, 768, 256, false, true},   {2048, 768, 256, false, true},
+                                     {32000, 256, 768, false, false}, {768, 256, 32000, true, false}};
+
+void BM_Sgemm(benchmark::State& state) {
+  const GemmShape s = kStepShapes[state.range(0)];
+  const int impl = static_cast<int>(state.range(1));
+  std::vector<float> a = random_floats(static_cast<size_t>(s.m * s.k)), b = random_floats(static_cast<size_t>(s.k * s.n));
+  std::vector<float> c(static_cast<size_t>(s.m * s.n));
+  std::vector<ane::half_bits> a16(a.size());
+  ane::floats_to_halves(a16.data(), a.data(), a.size());
+  const int64_t a_rs = s.a_transposed ? 1 : s.k, a_cs = s.a_transposed ? s.m : 1;
+  const int64_t b_rs = s.b_transposed ? 1 : s.n, b_cs = s.b_transposed ? s.k : 1;
+  ane::ThreadPool pool(threads());
   rntm_t rntm = BLIS_RNTM_INITIALIZER;
-  bli_rntm_set_num_threads(1, &rntm);
-  if (state.range(0) == 0) bli_rntm_disable_l3_sup(&rntm);
+  bli_rntm_set_num_threads(threads(), &rntm);
   float one = 1.0f, zero = 0.0f;
   for (auto _ : state) {
-    bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &one, a.data(), k, 1, b.data(), n, 1, &zero, c.data(), n,
-                 1, nullptr, &rntm);
+    if (impl == 1) {
+      bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, s.m, s.n, s.k, &one, a.data(), a_rs, a_cs, b.data(), b_rs, b_cs,
+                   &zero, c.data(), s.n, 1, nullptr, &rntm);
+    } else {
+      const ane::cpu::MatrixRef am = impl == 2 ? ane::cpu::MatrixRef{nullptr, a_rs, a_cs, a16.data()}
+                                               : ane::cpu::MatrixRef{a.data(), a_rs, a_cs};
+      ane::cpu::sgemm(am, {b.data(), b_rs, b_cs}, c.data(), s.n, s.m, s.n, s.k, 0.0f, &pool);
+    }
     benchmark::DoNotOptimize(c.data());
   }
-  set_gflops(state, 2.0 * static_cast<double>(m * n * k));
+  set_gflops(state, 2.0 * static_cast<double>(s.m * s.n * s.k));
 }
 
 void BM_EngineConv(benchmark::State& state) {
@@ -206,7 +232,9 @@ BENCHMARK(BM_EngineConv)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->
 // [1, 768, 1, 256] fits in L2/L3; [1, 2048, 1, 4096] (32 MiB a tensor) does not.
 BENCHMARK(BM_Chain)->Args({0, 768, 256})->Args({1, 768, 256})->Args({0, 2048, 4096})->Args({1, 2048, 4096})
     ->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(0.5);
-BENCHMARK(BM_BlisSmallPath)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
+// Interleaved (ours, BLIS, ours with fp16 A) per shape.
+BENCHMARK(BM_Sgemm)->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {0, 1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime()
+    ->MinTime(0.3);
 BENCHMARK(BM_CompileLayer)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(BM_RunLayer)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(BM_ParallelForRoundTrip)->Unit(benchmark::kMicrosecond)->UseRealTime();
