@@ -186,6 +186,30 @@ TEST(CpuPrograms, GemmsAndElementwiseOpsReadFp16InputsWithoutConversion) {
   EXPECT_EQ(stats_of(fn).unconverted_input_elements, 30 + 24);  // x and w; v is converted
 }
 
+// A baked fp16 weight that only a GEMM or an elementwise op reads is kept as fp16 (2 bytes a
+// value, read while packing or tile by tile); one that a reduction reads too is converted to
+// fp32, as fp32 constants always are.
+TEST(CpuPrograms, Fp16ConstantsReadOnlyAsFp16StayFp16) {
+  auto program = [](DType dtype) {
+    Builder b;
+    auto constant = [&](const std::string& name, std::vector<int64_t> shape, unsigned seed) {
+      int64_t n = 1;
+      for (int64_t d : shape) n *= d;
+      return b.const_tensor(name, mil::Constant::float_tensor(dtype, std::move(shape), weights(static_cast<size_t>(n), seed)));
+    };
+    Value* x = b.input("x", {dtype, {1, 6, 1, 5}});
+    b.output(b.conv(x, constant("w", {4, 6, 1, 1}, 21)));     // 24 values, a GEMM reads it
+    b.output(b.mul(x, constant("scale", {1, 6, 1, 1}, 22)));  // 6 values, an elementwise op
+    Value* r = constant("r", {1, 6, 1, 5}, 23);                // 30 values, also reduced
+    b.output(b.add(x, r));
+    b.output(b.reduce_sum(r, {3}, true));
+    return finish(b);
+  };
+  auto half = program(DType::kFp16), full = program(DType::kFp32);
+  compare_both(*half->functions[0], "fp16 constants");
+  EXPECT_EQ(stats_of(*full->functions[0]).constant_bytes - stats_of(*half->functions[0]).constant_bytes, (24 + 6) * 2);
+}
+
 // SiLU's backward as the ffn_backward kernel writes it: a DAG of elementwise ops (results
 // read twice, a broadcast per-channel operand) runs as one fused step; an intermediate a
 // matmul also reads and one that is a function output are written out, the rest stay in

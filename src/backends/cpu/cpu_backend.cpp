@@ -36,7 +36,8 @@ struct Root {
   int first = 0, last = 0;  // step times: inputs 0, op i at i + 1, outputs read at N + 1
   int parent = -1;          // a concat tap lives inside its concat's root
   int64_t offset_in_parent = 0;
-  AlignedBuffer constant;   // is_const: elems floats
+  AlignedBuffer constant;   // is_const: elems floats, or elems halves when `halves` is set
+  const half_bits* halves = nullptr;  // an fp16 constant kept as fp16: only readers of fp16 read it
   size_t arena_offset = 0;  // bytes
 };
 
@@ -258,6 +259,7 @@ class PlanCompiler final : public LowerCtx {
     auto it = loc_.find(graph_.canonical(v));
     if (it == loc_.end()) return {};
     const auto [r, off] = top(it->second);
+    if (r->halves != nullptr) return {&r->halves, off};
     if (r->input < 0 || fn_.inputs[static_cast<size_t>(r->input)]->type.dtype != mil::DType::kFp16) return {};
     return {&exe_.input_halves[static_cast<size_t>(r->input)], off};
   }
@@ -292,7 +294,8 @@ class PlanCompiler final : public LowerCtx {
     return static_cast<int>(exe_.roots.size()) - 1;
   }
 
-  // A constant root holding the IR constant's values as fp32 (rounded in fp16 mode).
+  // A constant root holding the IR constant's values as fp32 (rounded in fp16 mode), or its
+  // fp16 bytes as they are when only readers of fp16 read it (a baked weight a GEMM reads).
   Status materialize(const mil::Value* v) {
     const mil::Constant& c = *v->constant;
     if (c.type.dtype == mil::DType::kString) return {};
@@ -300,6 +303,14 @@ class PlanCompiler final : public LowerCtx {
     const int r = new_root(c.type.num_elements(), 0);
     Root& root = exe_.roots[static_cast<size_t>(r)];
     root.is_const = true;
+    if (c.type.dtype == mil::DType::kFp16 && only_read_as_halves(graph_.canonical(v))) {
+      root.constant = AlignedBuffer(c.data.size());
+      std::memcpy(root.constant.data(), c.data.data(), c.data.size());
+      root.halves = root.constant.as<half_bits>();
+      exe_.info.constant_bytes += c.data.size();
+      loc_[v] = {r, 0};
+      return {};
+    }
     root.constant = AlignedBuffer(static_cast<size_t>(root.elems) * sizeof(float));
     float* dst = root.constant.as<float>();
     if (c.type.dtype == mil::DType::kFp16) {
@@ -602,6 +613,7 @@ class PlanCompiler final : public LowerCtx {
     auto it = loc_.find(v);
     if (it == loc_.end()) return nullptr;
     auto [r, off] = top(it->second);
+    if (r->halves != nullptr) return nullptr;  // read only through half_operand
     if (r->is_const) return r->constant.as<float>() + off;
     return reinterpret_cast<float*>(exe_.arena.data() + r->arena_offset) + off;
   }
@@ -767,6 +779,14 @@ class PlanCompiler final : public LowerCtx {
 
   static bool reads_halves(const mil::Op& op, std::string_view arg) {
     return gemm_reads_halves(op, arg) || elementwise_reads_halves(op, arg);
+  }
+
+  // True when every reader of constant v reads it straight from fp16. Not through views: a
+  // view of a constant is folded, and folding reads fp32.
+  bool only_read_as_halves(const mil::Value* v) const {
+    auto it = readers_.find(v);
+    if (it == readers_.end() || static_cast<int>(it->second.size()) != uses_.at(v)) return false;  // also a function output
+    return std::all_of(it->second.begin(), it->second.end(), [](const auto& r) { return reads_halves(*r.first, r.second); });
   }
 
   // True when every reader of v (through views) reads it straight from fp16.
