@@ -12,6 +12,7 @@ namespace {
 const ane::cli::Command kCommands[] = {
     {"info", "version, CPU features, threads", ane::cli::cmd_info},
     {"mil", "check, print and run MIL programs", ane::cli::cmd_mil},
+    {"kernels", "write the trainer's layer kernels for a model shape as MIL files", ane::cli::cmd_kernels},
     {"train", "train a llama2.c-family or GQA model on the engine", ane::cli::cmd_train},
     {"eval", "validation loss and perplexity of a model on token shards", ane::cli::cmd_eval},
     {"generate", "generate tokens from a llama2.c model or checkpoint (as llama2.c's run.c)", ane::cli::cmd_generate},

@@ -150,6 +150,21 @@ TEST_F(Cli, MilCheckAndBenchReportCostsAndPlan) {
   EXPECT_EQ(run_ane("mil bench " + prog + " --reps 0").exit_code, 1);
 }
 
+// The trainer's layer kernels, written as MIL files, check and run on their own.
+TEST_F(Cli, KernelsWritesTheLayerKernelsAsMilFiles) {
+  RunResult r = run_ane("kernels --config tiny -o " + path("k"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* name : {"attention_forward", "ffn_forward", "ffn_backward", "sdpa_backward1", "sdpa_backward2",
+                           "qkv_backward"}) {
+    const std::string mil = path("k") + "/" + name + ".mil";
+    EXPECT_NE(r.output.find(mil), std::string::npos) << r.output;
+    RunResult bench = run_ane("mil bench " + mil + " --weights " + path("k") + " --reps 2");
+    EXPECT_EQ(bench.exit_code, 0) << name << ": " << bench.output;
+    EXPECT_NE(bench.output.find("matmul"), std::string::npos) << name << ": " << bench.output;
+  }
+  EXPECT_EQ(run_ane("kernels --config tiny").exit_code, 1);  // no -o
+}
+
 TEST_F(Cli, MilCheckPointsAtTheBrokenLine) {
   const std::string bad =
       "program(1.3)\n{\n    func main<ios18>(tensor<fp16, [1, 4, 1, 2]> x) {\n"

@@ -1,0 +1,61 @@
+// `ane kernels`: writes the trainer's layer kernels for a model shape as MIL files, so they can
+// be read, checked and benchmarked on their own (`ane mil check|run|bench`).
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "core/file.h"
+#include "formats/model_config.h"
+#include "models/layer_kernels.h"
+#include "tools/args.h"
+#include "tools/commands.h"
+
+namespace ane::cli {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: ane kernels [--config NAME|FILE] -o DIR\n\n"
+    "Writes the six fused layer kernels the trainer's dynamic pipeline compiles for a model shape\n"
+    "(default stories15M) as DIR/<kernel>.mil, with the weight blobs they reference in\n"
+    "DIR/weights/. Their weights are streamed in the input's extra columns, so each runs on its\n"
+    "own, e.g. `ane mil bench DIR/ffn_backward.mil --weights DIR`.\n";
+
+Status write_kernel(const std::string& dir, const models::KernelProgram& k) {
+  const std::string text = k.text();
+  const std::string file = dir + "/" + k.name + ".mil";
+  ANE_RETURN_IF_ERROR(write_file_atomic(file, text));
+  for (const auto& [blob_path, bytes] : k.weight_files) {
+    const std::string name = blob_path.substr(blob_path.rfind('/') + 1);  // @model_path/weights/NAME.bin
+    ANE_RETURN_IF_ERROR(write_file_atomic(dir + "/weights/" + name, *bytes));
+  }
+  std::printf("%-18s in %s -> out %s  %s\n", k.name.c_str(), k.inputs.at(0).to_string().c_str(),
+              k.outputs.at(0).to_string().c_str(), file.c_str());
+  return {};
+}
+
+Status run_kernels(const Args& a) {
+  if (!a.has("out")) return invalid_argument("kernels: -o DIR is required (see --help)");
+  ANE_ASSIGN_OR_RETURN(ModelConfig config, config_from_name_or_file(a.get("config", "stories15M")));
+  const std::string dir = a.get("out");
+  std::error_code ec;
+  std::filesystem::create_directories(dir + "/weights", ec);
+  if (ec) return Error(ErrorCode::kIo, "kernels: cannot create " + dir + "/weights: " + ec.message());
+  models::KernelGenerator gen(config);
+  const models::WeightSource streamed = models::WeightSource::kStreamed;
+  for (auto make : {&models::KernelGenerator::attention_forward, &models::KernelGenerator::ffn_forward,
+                    &models::KernelGenerator::ffn_backward, &models::KernelGenerator::sdpa_backward1,
+                    &models::KernelGenerator::qkv_backward}) {
+    ANE_ASSIGN_OR_RETURN(models::KernelProgram k, (gen.*make)(streamed, nullptr));
+    ANE_RETURN_IF_ERROR(write_kernel(dir, k));
+  }
+  ANE_ASSIGN_OR_RETURN(models::KernelProgram k, gen.sdpa_backward2());
+  return write_kernel(dir, k);
+}
+
+}  // namespace
+
+int cmd_kernels(const std::vector<std::string>& args) {
+  return run_command(args, {"config", "out"}, kUsage, run_kernels);
+}
+
+}  // namespace ane::cli
