@@ -9,8 +9,8 @@
 // directly (MatrixRef::halves), so an fp16 surface needs no separate conversion pass.
 //
 // Loop order and block sizes are BLIS's (Goto's algorithm): for each KC-deep block of k, each
-// MC-row block of A is packed into MR-row micro-panels (kept in L2), and the micro-kernel runs
-// over every NR-column micro-panel of the packed B (one in L1 at a time).
+// chunk of A's rows (at most MC) is packed into MR-row micro-panels (kept in L2), and the
+// micro-kernel runs over every NR-column micro-panel of the packed B (one in L1 at a time).
 #include <blis.h>
 
 #include <algorithm>
@@ -143,29 +143,26 @@ void run(const Product& g, ThreadPool* pool) {
     kern.pack_panel(packed_b + p0 * n_padded + panel * kcb * u.nr, u.nr, source(g.b, j0, p0, true),
                     std::min(u.nr, g.n - j0), kcb);
   };
-  // Rows [r0, r1) of C times k block `blk` of A and the packed B.
+  // Rows [r0, r1) of C (at most one A block) times k block `blk` of A and the packed B.
   auto compute = [&](int64_t blk, int64_t r0, int64_t r1) {
     float* packed_a = scratch(t_packed_a, ((u.mc + u.mr - 1) / u.mr) * u.mr * u.kc);
-    const int64_t p0 = blk * u.kc, kcb = std::min(u.kc, g.k - p0);
+    const int64_t p0 = blk * u.kc, kcb = std::min(u.kc, g.k - p0), rows = r1 - r0;
     float one = 1.0f, beta = p0 == 0 ? g.beta : 1.0f;
+    for (int64_t ir = 0; ir < rows; ir += u.mr) {
+      kern.pack_panel(packed_a + ir * kcb, u.mr, source(g.a, r0 + ir, p0, false), std::min(u.mr, rows - ir), kcb);
+    }
     auxinfo_t aux{};
     const float* b_block = packed_b + p0 * n_padded;
-    for (int64_t ic = r0; ic < r1; ic += u.mc) {
-      const int64_t mc = std::min(u.mc, r1 - ic);
-      for (int64_t ir = 0; ir < mc; ir += u.mr) {
-        kern.pack_panel(packed_a + ir * kcb, u.mr, source(g.a, ic + ir, p0, false), std::min(u.mr, mc - ir), kcb);
-      }
-      for (int64_t jp = 0; jp < n_panels; ++jp) {
-        float* bp = const_cast<float*>(b_block + jp * kcb * u.nr);
-        const int64_t j0 = jp * u.nr, nr = std::min(u.nr, g.n - j0);
-        for (int64_t ir = 0; ir < mc; ir += u.mr) {
-          float* ap = packed_a + ir * kcb;
-          const bool last_a = ir + u.mr >= mc;
-          bli_auxinfo_set_next_a(last_a ? packed_a : ap + u.mr * kcb, &aux);
-          bli_auxinfo_set_next_b(last_a && jp + 1 < n_panels ? bp + kcb * u.nr : bp, &aux);
-          u.kernel(std::min(u.mr, mc - ir), nr, kcb, &one, ap, bp, &beta, g.c + (ic + ir) * g.rs_c + j0 * g.cs_c,
-                   g.rs_c, g.cs_c, &aux, u.cntx);
-        }
+    for (int64_t jp = 0; jp < n_panels; ++jp) {
+      float* bp = const_cast<float*>(b_block + jp * kcb * u.nr);
+      const int64_t j0 = jp * u.nr, nr = std::min(u.nr, g.n - j0);
+      for (int64_t ir = 0; ir < rows; ir += u.mr) {
+        float* ap = packed_a + ir * kcb;
+        const bool last_a = ir + u.mr >= rows;  // the micro-kernel prefetches the next panels
+        bli_auxinfo_set_next_a(last_a ? packed_a : ap + u.mr * kcb, &aux);
+        bli_auxinfo_set_next_b(last_a && jp + 1 < n_panels ? bp + kcb * u.nr : bp, &aux);
+        u.kernel(std::min(u.mr, rows - ir), nr, kcb, &one, ap, bp, &beta, g.c + (r0 + ir) * g.rs_c + j0 * g.cs_c,
+                 g.rs_c, g.cs_c, &aux, u.cntx);
       }
     }
   };
