@@ -7,6 +7,16 @@
 namespace ane {
 namespace {
 
+// A kernel's steps follow each other within microseconds: a thread spins this many rounds
+// (tens of microseconds) for the next job or for its helpers before it sleeps.
+constexpr int kSpinRounds = 2000;
+
+void spin_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 // Chunk c of `chunks` equal parts of [0, n).
 std::pair<size_t, size_t> chunk_range(size_t n, int chunks, int c) {
   const size_t begin = n * static_cast<size_t>(c) / static_cast<size_t>(chunks);
@@ -52,6 +62,7 @@ void ThreadPool::run(size_t n, size_t grain, void* fn, ChunkFn call) {
   wake_.notify_all();
   auto [begin, end] = chunk_range(n, chunks, 0);
   call(fn, begin, end);
+  for (int i = 0; i < kSpinRounds && pending_.load(std::memory_order_acquire) != 0; ++i) spin_pause();
   std::unique_lock<std::mutex> lock(mu_);
   done_.wait(lock, [this] { return pending_ == 0; });
   job_ = nullptr;
@@ -64,6 +75,7 @@ void ThreadPool::worker_loop(int index) {
     ChunkFn call;
     size_t n;
     int chunks;
+    for (int i = 0; i < kSpinRounds && generation_.load(std::memory_order_acquire) == seen; ++i) spin_pause();
     {
       std::unique_lock<std::mutex> lock(mu_);
       wake_.wait(lock, [&] { return stop_ || generation_ != seen; });

@@ -4,6 +4,7 @@
 // Engine); there is no global pool.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <memory>
@@ -52,8 +53,8 @@ class ThreadPool {
   ChunkFn job_call_ = nullptr;
   size_t job_n_ = 0;
   int job_chunks_ = 0;
-  int pending_ = 0;
-  unsigned generation_ = 0;
+  std::atomic<int> pending_{0};
+  std::atomic<unsigned> generation_{0};
   bool stop_ = false;
 };
 
