@@ -11,12 +11,6 @@ namespace {
 // (tens of microseconds) for the next job or for its helpers before it sleeps.
 constexpr int kSpinRounds = 2000;
 
-void spin_pause() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 // Chunk c of `chunks` equal parts of [0, n).
 std::pair<size_t, size_t> chunk_range(size_t n, int chunks, int c) {
   const size_t begin = n * static_cast<size_t>(c) / static_cast<size_t>(chunks);

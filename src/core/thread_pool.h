@@ -1,15 +1,16 @@
 // A fork-join thread pool: parallel_for splits [0, n) into one contiguous chunk per thread
-// and returns when all are done. Idle workers sleep on a condition variable (they never
-// spin, so they do not steal cycles from BLAS threads). Owned by whoever needs it (the
-// Engine); there is no global pool.
+// and returns when all are done. An idle worker spins for a few tens of microseconds (a
+// kernel's next step usually comes that soon), then sleeps on a condition variable, so a
+// pool that is not used costs nothing. Owned by whoever needs it (each compiled kernel, the
+// trainer); there is no global pool.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <memory>
-#include <type_traits>
 #include <mutex>
+#include <type_traits>
 #include <thread>
 #include <vector>
 
@@ -17,6 +18,13 @@ namespace ane {
 
 // Default thread count: the number of physical cores.
 int default_thread_count();
+
+// Tells the CPU that this thread is spin-waiting (x86 `pause`; nothing elsewhere).
+inline void spin_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
 
 class ThreadPool {
  public:

@@ -84,9 +84,7 @@ void backoff(int& spins) {
   if (++spins > 2000) {
     std::this_thread::yield();
   } else {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
+    spin_pause();
   }
 }
 
