@@ -27,7 +27,7 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
-# The main job: a small model trained from scratch on the fortunes corpus (about two minutes
+# The main job: a small model trained from scratch on the fortunes corpus (one to two minutes
 # on two cores), its loss plot, the model exported for llama2.c and a generated sample, all in
 # $(DEMO_DIR)/ (see scripts/demo.sh).
 DEMO_DIR ?= demo

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job of `make run`: trains a small llama2-shaped model (configs/demo.json) from
-# scratch on the fortunes corpus for about two minutes on two cores, with validation and
+# scratch on the fortunes corpus for one to two minutes on two cores, with validation and
 # generated samples along the way, then draws the loss curves, exports the model for
 # llama2.c's run.c and generates from it.
 #   scripts/demo.sh [OUTDIR]      (default demo/)
