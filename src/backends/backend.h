@@ -51,7 +51,7 @@ struct ExecutableStats {
   size_t steps = 0;           // run-time steps
   int folded_ops = 0, dead_ops = 0, merged_ops = 0, fused_ops = 0, view_ops = 0, taps = 0, fallback_ops = 0;
   // Elements of fp16 inputs never converted to fp32: padding nothing reads, and operands
-  // GEMMs read straight from the fp16 bytes.
+  // GEMMs and elementwise groups read straight from the fp16 bytes.
   int64_t unconverted_input_elements = 0;
 };
 

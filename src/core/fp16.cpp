@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/cpu_features.h"
+#include "core/transpose8x8.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -98,25 +99,6 @@ __attribute__((target("avx,f16c"))) static void floats_to_halves_f16c(half_bits*
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), h);
   }
   for (; i < n; ++i) dst[i] = static_cast<half_bits>(_cvtss_sh(src[i], _MM_FROUND_TO_NEAREST_INT));
-}
-
-// Transposes the 8 x 8 block whose rows are a[0..7] in place.
-__attribute__((target("avx"))) static void transpose8x8(__m256 a[8]) {
-  __m256 t[8], u[8];
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = _mm256_unpacklo_ps(a[i], a[i + 1]);
-    t[i + 1] = _mm256_unpackhi_ps(a[i], a[i + 1]);
-  }
-  for (int i = 0; i < 8; i += 4) {
-    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
-    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-  }
-  for (int i = 0; i < 4; ++i) {
-    a[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-    a[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
-  }
 }
 
 __attribute__((target("avx,f16c"))) static void floats_to_halves_transposed_f16c(half_bits* dst, int64_t dst_stride,

@@ -38,7 +38,7 @@ class ThreadPool {
 
   // Calls fn(begin, end) over disjoint chunks covering [0, n). Chunks are at least `grain`
   // long, so small loops stay on the calling thread. Chunk c runs on thread c (the caller is
-  // thread 0), all at once, so chunks may wait for each other. Not re-entrant: fn must not
+  // thread 0). Not re-entrant: fn must not
   // call parallel_for on the same pool. fn is called through a pointer, never copied, so
   // starting a job allocates nothing whatever fn captures.
   template <typename Fn>

@@ -7,6 +7,7 @@
 #include "core/file.h"
 #include "formats/model_config.h"
 #include "models/layer_kernels.h"
+#include "train/kernel_set.h"
 #include "tools/args.h"
 #include "tools/commands.h"
 
@@ -41,15 +42,12 @@ Status run_kernels(const Args& a) {
   std::filesystem::create_directories(dir + "/weights", ec);
   if (ec) return Error(ErrorCode::kIo, "kernels: cannot create " + dir + "/weights: " + ec.message());
   models::KernelGenerator gen(config);
-  const models::WeightSource streamed = models::WeightSource::kStreamed;
-  for (auto make : {&models::KernelGenerator::attention_forward, &models::KernelGenerator::ffn_forward,
-                    &models::KernelGenerator::ffn_backward, &models::KernelGenerator::sdpa_backward1,
-                    &models::KernelGenerator::qkv_backward}) {
-    ANE_ASSIGN_OR_RETURN(models::KernelProgram k, (gen.*make)(streamed, nullptr));
+  for (train::LayerKernel kind : train::kLayerKernels) {
+    ANE_ASSIGN_OR_RETURN(models::KernelProgram k,
+                         train::generate_layer_kernel(gen, kind, models::WeightSource::kStreamed));
     ANE_RETURN_IF_ERROR(write_kernel(dir, k));
   }
-  ANE_ASSIGN_OR_RETURN(models::KernelProgram k, gen.sdpa_backward2());
-  return write_kernel(dir, k);
+  return {};
 }
 
 }  // namespace

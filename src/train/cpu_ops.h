@@ -52,6 +52,6 @@ void silu_backward(std::span<float> dh, std::span<const float> dy, std::span<con
 void linear_weight_grad(std::span<float> dw, cpu::MatrixRef dy, cpu::MatrixRef x, int out, int in, int S,
                         ThreadPool* pool = nullptr, float beta = 1.0f);
 // A [rows, S] fp32 block as linear_weight_grad reads it.
-inline cpu::MatrixRef rows_of(std::span<const float> x, int S) { return {x.data(), S, 1}; }
+inline cpu::MatrixRef rows_of(std::span<const float> x, int64_t S) { return {x.data(), S, 1}; }
 
 }  // namespace ane::train

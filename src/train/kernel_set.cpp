@@ -6,15 +6,12 @@
 namespace ane::train {
 namespace {
 
-constexpr std::array<LayerKernel, kLayerKernelCount> kAllKinds = {
-    LayerKernel::kAttentionForward, LayerKernel::kFfnForward,    LayerKernel::kFfnBackward,
-    LayerKernel::kSdpaBackward1,    LayerKernel::kSdpaBackward2, LayerKernel::kQkvBackward,
-};
-
 bool has_weights(LayerKernel k) { return k != LayerKernel::kSdpaBackward2; }
 
-Expected<models::KernelProgram> generate(models::KernelGenerator& gen, LayerKernel kind, models::WeightSource source,
-                                         const models::WeightViews* baked) {
+}  // namespace
+
+Expected<models::KernelProgram> generate_layer_kernel(models::KernelGenerator& gen, LayerKernel kind,
+                                                      models::WeightSource source, const models::WeightViews* baked) {
   switch (kind) {
     case LayerKernel::kAttentionForward: return gen.attention_forward(source, baked);
     case LayerKernel::kFfnForward: return gen.ffn_forward(source, baked);
@@ -25,8 +22,6 @@ Expected<models::KernelProgram> generate(models::KernelGenerator& gen, LayerKern
   }
   return Error(ErrorCode::kInternal, "unknown layer kernel");
 }
-
-}  // namespace
 
 std::string_view pipeline_name(Pipeline p) { return p == Pipeline::kStatic ? "static" : "dynamic"; }
 
@@ -70,14 +65,14 @@ Status KernelSet::compile_all(const ModelWeights* baked) {
   models::KernelGenerator gen(config_);
   const int layers = baked ? config_.n_layers : 1;
   const Timer timer;
-  for (LayerKernel kind : kAllKinds) {
+  for (LayerKernel kind : kLayerKernels) {
     const size_t ki = static_cast<size_t>(kind);
     if (baked && !has_weights(kind)) continue;
     kernels_[ki].clear();  // free the old kernels before compiling their replacements
     for (int l = 0; l < layers; ++l) {
       const models::WeightViews views = baked ? layer_views(*baked, l) : models::WeightViews{};
       const models::WeightSource source = baked ? models::WeightSource::kBaked : models::WeightSource::kStreamed;
-      ANE_ASSIGN_OR_RETURN(models::KernelProgram p, generate(gen, kind, source, baked ? &views : nullptr));
+      ANE_ASSIGN_OR_RETURN(models::KernelProgram p, generate_layer_kernel(gen, kind, source, baked ? &views : nullptr));
       layouts_[ki] = p.layout();
       auto k = models::compile_kernel(engine_, std::move(p));
       if (!k.ok()) {

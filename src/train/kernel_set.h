@@ -22,6 +22,10 @@
 #include "models/kernel_program.h"
 #include "runtime/engine.h"
 
+namespace ane::models {
+class KernelGenerator;
+}
+
 namespace ane::train {
 
 enum class Pipeline : uint8_t { kStatic, kDynamic };
@@ -36,6 +40,16 @@ enum class LayerKernel : uint8_t {
   kQkvBackward,
 };
 inline constexpr size_t kLayerKernelCount = 6;
+inline constexpr std::array<LayerKernel, kLayerKernelCount> kLayerKernels = {
+    LayerKernel::kAttentionForward, LayerKernel::kFfnForward,    LayerKernel::kFfnBackward,
+    LayerKernel::kSdpaBackward1,    LayerKernel::kSdpaBackward2, LayerKernel::kQkvBackward,
+};
+
+// The program of one layer kernel (`baked` only for WeightSource::kBaked; sdpa_backward2 has
+// no weights and ignores both).
+Expected<models::KernelProgram> generate_layer_kernel(models::KernelGenerator& gen, LayerKernel kind,
+                                                      models::WeightSource source,
+                                                      const models::WeightViews* baked = nullptr);
 
 using models::KernelLayout;
 

@@ -31,10 +31,8 @@ void weight_grad(std::vector<float>& dw, cpu::MatrixRef dy, cpu::MatrixRef x, in
   linear_weight_grad(dw, dy, x, static_cast<int>(out), static_cast<int>(in), static_cast<int>(S), &pool, beta);
 }
 
-cpu::MatrixRef rows(const std::vector<float>& x, int64_t S) { return rows_of(x, static_cast<int>(S)); }
-
 // Channels [channel, channel + channels) of a kernel's fp16 surface, read in place by a GEMM.
-Expected<cpu::MatrixRef> rows(std::span<const half_bits> surface, const mil::TensorType& type, int64_t channel,
+Expected<cpu::MatrixRef> surface_rows(std::span<const half_bits> surface, const mil::TensorType& type, int64_t channel,
                               int64_t channels, int64_t S) {
   ANE_ASSIGN_OR_RETURN(const models::ChannelRows r, models::channel_rows(surface, type, channel, channels, S));
   return cpu::MatrixRef{nullptr, r.row_stride, 1, r.data};
@@ -237,11 +235,11 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
     const ScopedTime t(times_.cpu);
     const std::span<const half_bits> out = output_halves(*k);
     ANE_RETURN_IF_ERROR(models::read_channels(out, kl.output, 0, b.dxn, S, &pool_));
-    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef dh1, rows(out, kl.output, D, H, S));
-    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef dh3, rows(out, kl.output, D + H, H, S));
-    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef gated, rows(ffn, fl.output, f_gated, H, S));
-    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef xn2, rows(ffn, fl.output, f_xn2, D, S));
-    weight_grad(g.w2, rows(dffn, S), gated, D, H, S, beta, pool_);
+    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef dh1, surface_rows(out, kl.output, D, H, S));
+    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef dh3, surface_rows(out, kl.output, D + H, H, S));
+    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef gated, surface_rows(ffn, fl.output, f_gated, H, S));
+    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef xn2, surface_rows(ffn, fl.output, f_xn2, D, S));
+    weight_grad(g.w2, rows_of(dffn, S), gated, D, H, S, beta, pool_);
     weight_grad(g.w1, dh1, xn2, H, D, S, beta, pool_);
     weight_grad(g.w3, dh3, xn2, H, D, S, beta, pool_);
     rmsnorm_backward(b.dx2, g.rms_ffn, b.dxn, b.x2[lz], w.rms_ffn, c.dim, c.seq_len, eps);
@@ -258,8 +256,8 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
   ANE_RETURN_IF_ERROR(run_kernel(LayerKernel::kSdpaBackward1, layer).status());
   {
     const ScopedTime t(times_.cpu);
-    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef attn, rows(att, al.output, a_attn, Q, S));
-    weight_grad(g.wo, rows(d_o, S), attn, D, Q, S, beta, pool_);
+    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef attn, surface_rows(att, al.output, a_attn, Q, S));
+    weight_grad(g.wo, rows_of(d_o, S), attn, D, Q, S, beta, pool_);
   }
   ANE_ASSIGN_OR_RETURN(Kernel * s2, kernels_->get(LayerKernel::kSdpaBackward2, layer));
   const KernelLayout& s2l = kernels_->layout(LayerKernel::kSdpaBackward2);
@@ -288,10 +286,10 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
       heads(b.dq, b.q_raw, w.q_norm, g.q_norm, c.n_heads);
       heads(b.dk, b.k_raw, w.k_norm, g.k_norm, c.n_kv_heads);
     }
-    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef xn, rows(att, al.output, a_xn, D, S));
-    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef dv, rows(s1_out, s1l.output, 0, KV, S));
-    weight_grad(g.wq, rows(b.dq, S), xn, Q, D, S, beta, pool_);
-    weight_grad(g.wk, rows(b.dk, S), xn, KV, D, S, beta, pool_);
+    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef xn, surface_rows(att, al.output, a_xn, D, S));
+    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef dv, surface_rows(s1_out, s1l.output, 0, KV, S));
+    weight_grad(g.wq, rows_of(b.dq, S), xn, Q, D, S, beta, pool_);
+    weight_grad(g.wk, rows_of(b.dk, S), xn, KV, D, S, beta, pool_);
     weight_grad(g.wv, dv, xn, KV, D, S, beta, pool_);
   }
   ANE_ASSIGN_OR_RETURN(Kernel * qb, kernels_->get(LayerKernel::kQkvBackward, layer));

@@ -139,7 +139,8 @@ class CpuExecutable final : public Executable {
   std::vector<Root> roots;
   std::vector<CompiledStep> steps;
   std::vector<IoBinding> inputs, outputs;
-  // Per input: its fp16 bytes during a run (null otherwise), for GEMMs that read them directly.
+  // Per input: its fp16 bytes during a run (null otherwise), for the GEMMs and elementwise
+  // groups that read them directly.
   std::vector<const half_bits*> input_halves;
   bool round_fp16 = false;
   ExecutableStats info;
@@ -303,7 +304,8 @@ class PlanCompiler final : public LowerCtx {
     const int r = new_root(c.type.num_elements(), 0);
     Root& root = exe_.roots[static_cast<size_t>(r)];
     root.is_const = true;
-    if (c.type.dtype == mil::DType::kFp16 && only_read_as_halves(graph_.canonical(v))) {
+    // Not through views: a view of a constant is folded, and folding reads fp32.
+    if (c.type.dtype == mil::DType::kFp16 && every_reader(graph_.canonical(v), false, reads_halves)) {
       root.constant = AlignedBuffer(c.data.size());
       std::memcpy(root.constant.data(), c.data.data(), c.data.size());
       root.halves = root.constant.as<half_bits>();
@@ -544,7 +546,10 @@ class PlanCompiler final : public LowerCtx {
     const auto& axes = region->axes;
     const int64_t base = region->base;
     const bool contiguous = axes.empty() || (axes.size() == 1 && axes[0].second == 1);
-    const bool rows = axes.size() == 2 && axes[0].second == 1 && all_read_as_rows(out, axes[0].first);
+    const int64_t cols = axes.empty() ? 0 : axes[0].first;
+    const bool rows = axes.size() == 2 && axes[0].second == 1 && every_reader(out, true, [cols](const mil::Op& r, std::string_view arg) {
+      return gemm_reads_strided(r, arg, cols) || elementwise_reads_strided(r, arg, cols);
+    });
     if (!contiguous && !rows) return false;
     const Loc l = loc_.at(x);
     loc_[out] = {l.root, l.offset + base};
@@ -552,14 +557,16 @@ class PlanCompiler final : public LowerCtx {
     return true;
   }
 
-  // True when every reader of v (through views) reads it as rows `cols` long with a stride.
-  bool all_read_as_rows(const mil::Value* v, int64_t cols) const {
+  // True when every use of v is a read `reads(op, arg)` accepts, looking through view ops when
+  // through_views (false when v is also a function output).
+  template <typename Reads>
+  bool every_reader(const mil::Value* v, bool through_views, const Reads& reads) const {
     auto it = readers_.find(v);
-    if (it == readers_.end() || static_cast<int>(it->second.size()) != uses_.at(v)) return false;  // also a function output
+    if (it == readers_.end() || static_cast<int>(it->second.size()) != uses_.at(v)) return false;
     for (const auto& [op, name] : it->second) {
-      const bool ok = is_view_op(op->type) && name == "x"
-                          ? all_read_as_rows(graph_.canonical(op->outputs[0]), cols)
-                          : gemm_reads_strided(*op, name, cols) || elementwise_reads_strided(*op, name, cols);
+      const bool ok = through_views && is_view_op(op->type) && name == "x"
+                          ? every_reader(graph_.canonical(op->outputs[0]), true, reads)
+                          : reads(*op, name);
       if (!ok) return false;
     }
     return true;
@@ -769,7 +776,7 @@ class PlanCompiler final : public LowerCtx {
       }
       if (reads_halves(*op, name)) continue;
       if (op->type != "slice_by_size" || name != "x") return false;
-      if (in_place_.count(op) && all_read_halves(graph_.canonical(op->outputs[0]))) continue;
+      if (in_place_.count(op) && every_reader(graph_.canonical(op->outputs[0]), true, reads_halves)) continue;
       const Expected<SliceRegion> region = slice_region(*op, op->arg_value("x")->type.shape);
       if (!region.ok() || runs.size() > (size_t{1} << 20)) return false;
       if (op->outputs[0]->type.num_elements() > 0) append_runs(*region, runs);
@@ -777,28 +784,9 @@ class PlanCompiler final : public LowerCtx {
     return true;
   }
 
+  // True when op's lowering reads its operand `arg` through half_operand where it can.
   static bool reads_halves(const mil::Op& op, std::string_view arg) {
     return gemm_reads_halves(op, arg) || elementwise_reads_halves(op, arg);
-  }
-
-  // True when every reader of constant v reads it straight from fp16. Not through views: a
-  // view of a constant is folded, and folding reads fp32.
-  bool only_read_as_halves(const mil::Value* v) const {
-    auto it = readers_.find(v);
-    if (it == readers_.end() || static_cast<int>(it->second.size()) != uses_.at(v)) return false;  // also a function output
-    return std::all_of(it->second.begin(), it->second.end(), [](const auto& r) { return reads_halves(*r.first, r.second); });
-  }
-
-  // True when every reader of v (through views) reads it straight from fp16.
-  bool all_read_halves(const mil::Value* v) const {
-    auto it = readers_.find(v);
-    if (it == readers_.end() || static_cast<int>(it->second.size()) != uses_.at(v)) return false;  // also a function output
-    for (const auto& [op, name] : it->second) {
-      const bool ok = is_view_op(op->type) && name == "x" ? all_read_halves(graph_.canonical(op->outputs[0]))
-                                                          : reads_halves(*op, name);
-      if (!ok) return false;
-    }
-    return true;
   }
 
   IoBinding binding(const mil::Value* v) const {

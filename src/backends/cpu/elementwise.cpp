@@ -241,16 +241,14 @@ Expected<std::optional<EwOpInfo>> elementwise_info(const mil::Op& op) {
   return std::optional<EwOpInfo>();
 }
 
-bool elementwise_reads_strided(const mil::Op& op, std::string_view arg, int64_t cols) {
-  auto info = elementwise_info(op);
-  const mil::Value* v = op.arg_value(arg);
-  if (!info.ok() || !*info || v == nullptr || v->type.shape.empty()) return false;
-  return (arg == "x" || (arg == "y" && is_binary((*info)->kind))) && v->type.shape.back() == cols;
-}
-
 bool elementwise_reads_halves(const mil::Op& op, std::string_view arg) {
   auto info = elementwise_info(op);
   return info.ok() && *info && (arg == "x" || (arg == "y" && is_binary((*info)->kind)));
+}
+
+bool elementwise_reads_strided(const mil::Op& op, std::string_view arg, int64_t cols) {
+  const mil::Value* v = op.arg_value(arg);
+  return elementwise_reads_halves(op, arg) && v != nullptr && !v->type.shape.empty() && v->type.shape.back() == cols;
 }
 
 Expected<StepFn> lower_group(const std::vector<const mil::Op*>& ops, const std::vector<bool>& stored, LowerCtx& ctx) {

@@ -7,6 +7,7 @@
 
 #include "backends/cpu/kernels.h"
 #include "core/fp16.h"
+#include "core/transpose8x8.h"
 
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")

@@ -36,8 +36,9 @@ struct Runtime {
   int threads() { return pool.size(); }
 };
 
-// Where a GEMM operand's elements are when it lies in an fp16 input: *base (the input's
-// bytes, set at the start of each run) plus offset elements. base is null otherwise.
+// Where an operand's elements are when it lies in an fp16 input or is an fp16 constant kept
+// as fp16: *base (the input's bytes, set at the start of each run, or the constant's) plus
+// offset elements. base is null otherwise.
 struct HalfOperand {
   const uint16_t* const* base = nullptr;
   int64_t offset = 0;
