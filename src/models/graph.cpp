@@ -29,36 +29,21 @@ std::string use_name(WeightUse use) { return std::string(weight_name(use.id)) + 
 KernelBuilder::KernelBuilder(std::string name, const ModelConfig& config, WeightSource source,
                              const WeightViews* baked, const std::vector<WeightUse>& uses, int64_t in_channels)
     : name_(std::move(name)), config_(config), source_(source), seq_(config.seq_len) {
+  input_ = b_.input("x", TensorType{DType::kFp16, {1, in_channels, 1, seq_}});
   if (source == WeightSource::kStreamed) {
-    place_streamed(uses, in_channels);
+    place_streamed(uses);
   } else if (baked == nullptr) {
     status_ = invalid_argument("kernel '" + name_ + "': baked weights requested but none given");
   } else {
     place_baked(uses, *baked);
   }
-  input_ = b_.input("x", TensorType{DType::kFp16, {1, in_channels, 1, seq_ + columns_}});
 }
 
-void KernelBuilder::place_streamed(const std::vector<WeightUse>& uses, int64_t in_channels) {
+void KernelBuilder::place_streamed(const std::vector<WeightUse>& uses) {
   for (WeightUse use : uses) {
-    if (find(use) != nullptr) continue;
-    const WeightShape a = applied_shape(config_, use);
-    StreamedWeight s{use.id, use.transposed, false, a.rows, a.cols, columns_};
-    // Store A^T when A does not fit the input's channels, or when A^T fits and is narrower:
-    // every column widens the whole input surface, which each run converts to fp32.
-    const bool fits = a.rows <= in_channels, fits_transposed = a.cols <= in_channels;
-    if (!a.is_vector() && fits_transposed && (!fits || a.rows < a.cols)) {
-      s.stored_transposed = true;
-      std::swap(s.rows, s.cols);
-    }
-    if (s.rows > in_channels) {
-      status_ = invalid_argument("kernel '" + name_ + "': streamed weight " + use_name(use) + " [" +
-                                 std::to_string(a.rows) + ", " + std::to_string(a.cols) + "] fits neither way in " +
-                                 std::to_string(in_channels) + " input channels");
-      return;
-    }
-    columns_ += s.cols;
-    placed_.push_back({use, s, 0});
+    if (find(use) != nullptr) continue;  // W and W^T read the same input
+    const StreamedWeight s{use.id, streamed_weight_type(config_, use.id)};
+    placed_.push_back({{use.id, false}, s, 0, b_.input(std::string(weight_name(use.id)), s.type)});
   }
 }
 
@@ -84,7 +69,7 @@ void KernelBuilder::place_baked(const std::vector<WeightUse>& uses, const Weight
 
 const KernelBuilder::Placed* KernelBuilder::find(WeightUse use) {
   for (const Placed& p : placed_) {
-    if (p.use.id == use.id && p.use.transposed == use.transposed) return &p;
+    if (p.use.id == use.id && (source_ == WeightSource::kStreamed || p.use.transposed == use.transposed)) return &p;
   }
   return nullptr;
 }
@@ -103,10 +88,8 @@ Value* KernelBuilder::linear(WeightUse use, Value* x) {
   Value* x2 = b_.reshape(x, {a.cols, seq_});
   Value* y2 = nullptr;
   if (source_ == WeightSource::kStreamed) {
-    const StreamedWeight& s = p->streamed;
-    Value* block = b_.slice_by_size(input_, {0, 0, 0, seq_ + s.column}, {1, s.rows, 1, s.cols});
-    Value* m = b_.reshape(block, {s.rows, s.cols});
-    y2 = b_.matmul(m, x2, s.stored_transposed, false);
+    const WeightShape w = weight_shape(config_, use.id);
+    y2 = b_.matmul(b_.reshape(p->input, {w.rows, w.cols}), x2, use.transposed, false);
   } else if (a.cols > kMaxConvInputChannels) {
     Value* m = b_.const_blob(use_name(use), TensorType{DType::kFp16, {a.rows, a.cols}}, blob_path_, p->blob_offset);
     y2 = b_.matmul(m, x2);
@@ -125,9 +108,7 @@ Value* KernelBuilder::scale(WeightId id) {
     if (status_.ok()) status_ = Error(ErrorCode::kInternal, "kernel '" + name_ + "': undeclared weight " + use_name({id}));
     return input_;
   }
-  if (source_ == WeightSource::kStreamed) {
-    return b_.slice_by_size(input_, {0, 0, 0, seq_ + p->streamed.column}, {1, n, 1, 1});
-  }
+  if (source_ == WeightSource::kStreamed) return p->input;
   return b_.const_blob(use_name({id}), TensorType{DType::kFp16, {1, n, 1, 1}}, blob_path_, p->blob_offset);
 }
 
@@ -147,7 +128,6 @@ Expected<KernelProgram> KernelBuilder::finish(const std::vector<Value*>& taps, b
     out_types.push_back(v->type);
   }
   if (!status_.ok()) return status_.error();
-  const TensorType in_type = input_->type;
   auto program = b_.finish();
   if (!program.ok()) return program.error().with_context("generating kernel '" + name_ + "'");
   KernelProgram k;
@@ -157,11 +137,13 @@ Expected<KernelProgram> KernelBuilder::finish(const std::vector<Value*>& taps, b
   if (blob_.count() > 0) {
     k.weight_files[blob_path_] = std::make_shared<const std::vector<uint8_t>>(std::move(blob_).finish());
   }
-  k.inputs = {in_type};
+  k.inputs = {input_->type};
   k.outputs = std::move(out_types);
   k.seq = seq_;
   for (const Placed& p : placed_) {
-    if (source_ == WeightSource::kStreamed) k.streamed.push_back(p.streamed);
+    if (source_ != WeightSource::kStreamed) continue;
+    k.streamed.push_back(p.streamed);  // input 1 + i, in placement order
+    k.inputs.push_back(p.streamed.type);
   }
   return k;
 }

@@ -24,8 +24,8 @@ struct WeightUse {
   bool transposed = false;
 };
 
-// Builds one kernel: declares its packed input [1, in_channels, 1, seq + streamed columns],
-// places its weights (blob chunks or input columns) and collects the output taps.
+// Builds one kernel: declares its activation input [1, in_channels, 1, seq], places its
+// weights (blob chunks, or one input per streamed weight) and collects the output taps.
 class KernelBuilder {
  public:
   // `baked` must hold every used weight when source is kBaked (checked; errors surface in finish()).
@@ -51,12 +51,13 @@ class KernelBuilder {
 
  private:
   struct Placed {
-    WeightUse use;
-    StreamedWeight streamed;  // kStreamed
-    uint64_t blob_offset = 0; // kBaked
+    WeightUse use;              // kStreamed: one entry per weight, W and W^T alike
+    StreamedWeight streamed;    // kStreamed
+    uint64_t blob_offset = 0;   // kBaked
+    Value* input = nullptr;     // kStreamed: the weight's input
   };
   const Placed* find(WeightUse use);
-  void place_streamed(const std::vector<WeightUse>& uses, int64_t in_channels);
+  void place_streamed(const std::vector<WeightUse>& uses);
   void place_baked(const std::vector<WeightUse>& uses, const WeightViews& w);
 
   mil::Builder b_;
@@ -66,7 +67,6 @@ class KernelBuilder {
   int64_t seq_ = 0;
   Status status_;
   std::vector<Placed> placed_;
-  int64_t columns_ = 0;
   BlobWriter blob_;
   std::string blob_path_;
   std::map<std::string, std::shared_ptr<const std::vector<uint8_t>>> files_;

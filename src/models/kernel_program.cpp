@@ -4,7 +4,6 @@
 #include <string>
 
 #include "mil/printer.h"
-#include "models/half_packing.h"
 
 namespace ane::models {
 namespace {
@@ -133,21 +132,36 @@ Status copy_channels(std::span<half_bits> dst, const mil::TensorType& dst_type, 
   return {};
 }
 
-Status pack_streamed_weights(const KernelLayout& kernel, const WeightViews& weights, std::span<half_bits> input,
-                             ThreadPool* pool) {
-  const mil::TensorType& type = kernel.input;
-  for (const StreamedWeight& s : kernel.streamed) {
-    ANE_RETURN_IF_ERROR(check_block(type, input.size(), 0, s.rows, s.cols, kernel.seq + s.column));
-    const std::span<const float> w = weights.get(s.id);
-    if (w.size() != static_cast<size_t>(s.rows * s.cols)) {
-      return invalid_argument("kernel '" + kernel.name + "': weight " + std::string(weight_name(s.id)) +
-                              " has " + std::to_string(w.size()) + " floats, expected " +
-                              std::to_string(s.rows * s.cols));
+mil::TensorType streamed_weight_type(const ModelConfig& config, WeightId id) {
+  const WeightShape w = weight_shape(config, id);
+  return mil::TensorType{mil::DType::kFp16, {1, w.rows, 1, w.cols}};
+}
+
+Status write_weight(std::span<half_bits> surface, std::span<const float> w, ThreadPool* pool) {
+  if (surface.size() != w.size()) {
+    return invalid_argument("weight of " + std::to_string(w.size()) + " floats for a surface of " +
+                            std::to_string(surface.size()) + " halves");
+  }
+  constexpr int64_t kRow = 4096;  // converted in runs of this many values
+  const auto n = static_cast<int64_t>(w.size());
+  for_channels((n + kRow - 1) / kRow, kRow, pool, [&](int64_t r) {
+    const int64_t begin = r * kRow;
+    floats_to_halves(&surface[static_cast<size_t>(begin)], &w[static_cast<size_t>(begin)],
+                     static_cast<size_t>(std::min(kRow, n - begin)));
+  });
+  return {};
+}
+
+Status write_streamed_weights(const KernelLayout& layout, const WeightViews& weights, Kernel& kernel,
+                              ThreadPool* pool) {
+  for (size_t i = 0; i < layout.streamed.size(); ++i) {
+    const StreamedWeight& s = layout.streamed[i];
+    std::shared_ptr<Surface> surface = kernel.input(1 + i);
+    if (surface == nullptr) return invalid_argument("kernel '" + layout.name + "' has no input " + std::to_string(1 + i));
+    const std::span<half_bits> halves{reinterpret_cast<half_bits*>(surface->data()), surface->size() / sizeof(half_bits)};
+    if (Status st = write_weight(halves, weights.get(s.id), pool); !st.ok()) {
+      return st.error().with_context("kernel '" + layout.name + "': weight " + std::string(weight_name(s.id)));
     }
-    // The block M[r][c]; W is [out, in] row-major. M = W when transposed == stored_transposed,
-    // else M = W seen as [cols, rows] and transposed.
-    const bool flip = s.transposed != s.stored_transposed;
-    pack_halves(&input[static_cast<size_t>(kernel.seq + s.column)], type.shape[3], w, s.rows, s.cols, flip, pool);
   }
   return {};
 }

@@ -19,21 +19,19 @@
 
 namespace ane::models {
 
-// One streamed weight: the kernel applies A = W (or W^T when `transposed`), A [out, in]. The
-// input holds a block M in channels [0, rows) and spatial columns [seq + column, seq + column
-// + cols): M = A, or A^T when `stored_transposed` (whichever fits the input's channels).
-// Norm scales are one column: M = w as [n, 1].
+// One streamed weight: kernel input `1 + i` for the i-th entry of KernelLayout::streamed,
+// fp16 W as stored ([1, rows, 1, cols] for W [rows, cols] row-major; [1, n, 1, 1] for a norm
+// scale). The kernel applies W or W^T itself, so one fp16 copy of a weight serves the
+// forward and the backward kernels (the trainer binds the same surface to both).
 struct StreamedWeight {
   WeightId id = WeightId::kWq;
-  bool transposed = false;
-  bool stored_transposed = false;
-  int64_t rows = 0;
-  int64_t cols = 0;
-  int64_t column = 0;
+  mil::TensorType type;
 };
+// The surface type of streamed weight `id` of a model.
+mil::TensorType streamed_weight_type(const ModelConfig& config, WeightId id);
 
-// A kernel's surfaces as its callers see them after compiling: the first input and output,
-// the activation columns and where streamed weights sit.
+// A kernel's surfaces as its callers see them after compiling: the activation input (input
+// 0) and the first output, their columns, and the streamed weight inputs that follow input 0.
 struct KernelLayout {
   std::string name;
   mil::TensorType input, output;
@@ -46,7 +44,7 @@ struct KernelProgram {
   std::unique_ptr<mil::Program> program;   // verified
   // MIL path ("@model_path/weights/x.bin") -> file bytes (the mask blob is shared).
   std::map<std::string, std::shared_ptr<const std::vector<uint8_t>>> weight_files;
-  std::vector<mil::TensorType> inputs;     // fp16 [1, C, 1, seq + streamed columns] (helpers may differ)
+  std::vector<mil::TensorType> inputs;     // fp16 [1, C, 1, seq], then the streamed weights (helpers may differ)
   std::vector<mil::TensorType> outputs;    // fp16 [1, C_out, 1, seq]
   int64_t seq = 0;                         // activation columns
   std::vector<StreamedWeight> streamed;    // empty for baked kernels
@@ -59,11 +57,14 @@ struct KernelProgram {
 // Compiles `kernel` (its program is consumed) with surface sizes from its types.
 Expected<std::unique_ptr<Kernel>> compile_kernel(Engine& engine, KernelProgram&& kernel);
 
-// Writes the streamed weights of a kernel into its input surface `input` (fp16, of type
-// layout.input). Errors name a missing or mis-sized weight.
-// With a pool, the rows are packed in parallel.
-Status pack_streamed_weights(const KernelLayout& layout, const WeightViews& weights, std::span<half_bits> input,
-                             ThreadPool* pool = nullptr);
+// Converts fp32 weight `w` into `surface` (fp16, of streamed_weight_type's size). With a pool
+// the conversion runs in parallel.
+Status write_weight(std::span<half_bits> surface, std::span<const float> w, ThreadPool* pool = nullptr);
+// Writes every streamed weight of `kernel` (compiled from a program with `layout`) into its own
+// weight input surfaces. Errors name a missing or mis-sized weight. (The trainer instead binds
+// one surface per weight and layer, shared by the kernels that read it.)
+Status write_streamed_weights(const KernelLayout& layout, const WeightViews& weights, Kernel& kernel,
+                              ThreadPool* pool = nullptr);
 
 // Writes data [channels, seq] (fp32, channel-first) into surface [1, C, 1, width] at channel
 // offset `channel`, columns [0, seq). With a pool, large blocks convert in parallel (also below).

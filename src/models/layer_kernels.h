@@ -2,11 +2,11 @@
 // helpers (ane_mil_gen.h, ane_rmsnorm_bwd.h, ane_classifier.h), grouped-query attention,
 // RoPE and Qwen3's per-head q/k RMSNorm, all built with the typed Builder.
 //
-// Every kernel takes one fp16 input [1, C_in, 1, S + W] and returns one fp16 output
-// [1, C_out, 1, S] (channel-first; S = config.seq_len). With WeightSource::kStreamed the
-// input's columns [S, S + W) carry the weights (KernelProgram::streamed says where; write them
-// with pack_streamed_weights), so one compiled kernel serves every layer; with kBaked, W = 0
-// and the weights are MILBlob constants taken from `baked` at generation time.
+// Every kernel takes one fp16 activation input [1, C_in, 1, S] and returns one fp16 output
+// [1, C_out, 1, S] (channel-first; S = config.seq_len). With WeightSource::kStreamed each
+// weight it reads is a further fp16 input (KernelProgram::streamed lists them; bind a surface
+// per layer, or write them with write_streamed_weights), so one compiled kernel serves every
+// layer; with kBaked the weights are MILBlob constants taken from `baked` at generation time.
 //
 // Shapes: D = dim, H = hidden_dim, Q = q_dim (n_heads * head_dim), KV = kv_dim, SC = n_heads * S
 // (the seed's SCORE_CH), V = vocab_size. Channel offsets of every input and output are listed

@@ -8,6 +8,8 @@ namespace {
 
 bool has_weights(LayerKernel k) { return k != LayerKernel::kSdpaBackward2; }
 
+std::span<half_bits> halves(Surface& s) { return {reinterpret_cast<half_bits*>(s.data()), s.size() / sizeof(half_bits)}; }
+
 }  // namespace
 
 Expected<models::KernelProgram> generate_layer_kernel(models::KernelGenerator& gen, LayerKernel kind,
@@ -31,10 +33,7 @@ models::WeightViews layer_views(const ModelWeights& w, int layer) {
           w.rms_final, w.embedding};
 }
 
-std::span<half_bits> input_halves(Kernel& k) {
-  auto s = k.input(0);
-  return {reinterpret_cast<half_bits*>(s->data()), s->size() / sizeof(half_bits)};
-}
+std::span<half_bits> input_halves(Kernel& k) { return halves(*k.input(0)); }
 
 std::span<const half_bits> output_halves(const Kernel& k) {
   auto s = k.output(0);
@@ -45,7 +44,7 @@ Expected<std::unique_ptr<KernelSet>> KernelSet::create(Engine& engine, const Mod
                                                        ThreadPool* pool) {
   ANE_RETURN_IF_ERROR(config.validate());
   std::unique_ptr<KernelSet> set(new KernelSet(engine, config, pipeline, pool));
-  set->packed_layer_.fill(-1);
+  set->bound_layer_.fill(-1);
   if (pipeline == Pipeline::kDynamic) {
     ANE_RETURN_IF_ERROR(set->compile_all(nullptr));
   } else {
@@ -90,8 +89,25 @@ Status KernelSet::load_weights(const ModelWeights& weights) {
   ANE_RETURN_IF_ERROR(weights.validate());
   if (!(weights.config == config_)) return invalid_argument("kernel set: weights of another model shape");
   if (pipeline_ == Pipeline::kStatic) return compile_all(&weights);
-  weights_ = &weights;
-  packed_layer_.fill(-1);
+  const Timer timer;
+  weight_surfaces_.resize(static_cast<size_t>(config_.n_layers));
+  for (int l = 0; l < config_.n_layers; ++l) {
+    const models::WeightViews views = layer_views(weights, l);
+    std::vector<std::shared_ptr<Surface>>& surfaces = weight_surfaces_[static_cast<size_t>(l)];
+    std::vector<bool> written;  // a weight read by several kernels is converted once
+    for (const KernelLayout& layout : layouts_) {
+      for (const models::StreamedWeight& s : layout.streamed) {
+        const auto id = static_cast<size_t>(s.id);
+        if (written.size() <= id) written.resize(id + 1);
+        if (written[id]) continue;
+        written[id] = true;
+        if (surfaces.size() <= id) surfaces.resize(id + 1);
+        if (surfaces[id] == nullptr) surfaces[id] = Surface::create(s.type);
+        ANE_RETURN_IF_ERROR(models::write_weight(halves(*surfaces[id]), views.get(s.id), pool_));
+      }
+    }
+  }
+  streaming_ms_ += timer.ms();
   return {};
 }
 
@@ -102,13 +118,14 @@ Expected<Kernel*> KernelSet::get(LayerKernel kind, int layer) {
   const size_t slot = per_layer ? static_cast<size_t>(layer) : 0;
   if (slot >= kernels_[ki].size()) return invalid_argument("kernel set: weights not loaded");
   Kernel* k = kernels_[ki][slot].get();
-  if (pipeline_ == Pipeline::kDynamic && has_weights(kind) && packed_layer_[ki] != layer) {
-    if (weights_ == nullptr) return invalid_argument("kernel set: weights not loaded");
-    const Timer timer;
-    ANE_RETURN_IF_ERROR(
-        models::pack_streamed_weights(layouts_[ki], layer_views(*weights_, layer), input_halves(*k), pool_));
-    packed_layer_[ki] = layer;
-    streaming_ms_ += timer.ms();
+  if (pipeline_ == Pipeline::kDynamic && has_weights(kind) && bound_layer_[ki] != layer) {
+    if (weight_surfaces_.empty()) return invalid_argument("kernel set: weights not loaded");
+    const std::vector<std::shared_ptr<Surface>>& surfaces = weight_surfaces_[static_cast<size_t>(layer)];
+    const std::vector<models::StreamedWeight>& streamed = layouts_[ki].streamed;
+    for (size_t i = 0; i < streamed.size(); ++i) {
+      ANE_RETURN_IF_ERROR(k->bind_input(1 + i, surfaces[static_cast<size_t>(streamed[i].id)]));
+    }
+    bound_layer_[ki] = layer;
   }
   return k;
 }

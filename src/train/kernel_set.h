@@ -2,11 +2,12 @@
 //   static:  every layer has its own kernels with that layer's weights baked in as
 //            constants; load_weights() recompiles them all (5 per layer, plus one weight-free
 //            sdpa_backward2 compiled once), which spends the engine's compile budget;
-//   dynamic: one kernel of each kind serves every layer; the weights travel in the input
-//            surface's extra columns and are repacked when a kernel switches layer or the
-//            weights change. Compiled once.
-// Either way get(kind, layer) hands back a kernel whose input columns [0, seq) are free for
-// activations, laid out as KernelSet::layout(kind) says.
+//   dynamic: one kernel of each kind serves every layer; each weight is an input of its own.
+//            load_weights() converts every layer's weights to fp16 surfaces, one per weight
+//            and layer, and get() binds the layer's surfaces to the kernel (no copy: the
+//            forward and backward kernels read the same surface). Compiled once.
+// Either way get(kind, layer) hands back a kernel whose input 0 is free for activations,
+// laid out as KernelSet::layout(kind) says.
 #pragma once
 
 #include <array>
@@ -58,14 +59,13 @@ models::WeightViews layer_views(const ModelWeights& w, int layer);
 
 class KernelSet {
  public:
-  // `pool` (optional, outliving the set) packs streamed weights in parallel.
+  // `pool` (optional, outliving the set) converts streamed weights in parallel.
   static Expected<std::unique_ptr<KernelSet>> create(Engine& engine, const ModelConfig& config, Pipeline pipeline,
                                                      ThreadPool* pool = nullptr);
 
   // Static: compiles every layer's kernels from `weights` (an ErrorCode::kBudgetExceeded
   // error when the engine's budget runs out; the set is then unusable until a later call
-  // succeeds). Dynamic: remembers `weights` (which must outlive the next get()) and marks
-  // every packed layer stale.
+  // succeeds). Dynamic: converts `weights` into the per-layer fp16 weight surfaces.
   Status load_weights(const ModelWeights& weights);
   // Kernel `kind` ready for layer `layer`.
   Expected<Kernel*> get(LayerKernel kind, int layer);
@@ -74,7 +74,7 @@ class KernelSet {
   // Compiles one load_weights() costs (0 for dynamic).
   int compiles_per_load() const;
   double compile_ms() const { return compile_ms_; }  // total spent compiling so far
-  double streaming_ms() const { return streaming_ms_; }  // total spent packing streamed weights
+  double streaming_ms() const { return streaming_ms_; }  // total spent converting streamed weights
 
  private:
   KernelSet(Engine& engine, ModelConfig config, Pipeline pipeline, ThreadPool* pool)
@@ -88,8 +88,9 @@ class KernelSet {
   std::array<KernelLayout, kLayerKernelCount> layouts_;
   // [kind][layer] for static (sdpa_backward2 only at [kind][0]); [kind][0] for dynamic.
   std::array<std::vector<std::unique_ptr<Kernel>>, kLayerKernelCount> kernels_;
-  std::array<int, kLayerKernelCount> packed_layer_{};  // dynamic: the layer each kernel holds, -1 none
-  const ModelWeights* weights_ = nullptr;               // dynamic
+  std::array<int, kLayerKernelCount> bound_layer_{};  // dynamic: the layer each kernel is bound to, -1 none
+  // Dynamic: [layer][WeightId] the fp16 weight surfaces (only the weights the kernels read).
+  std::vector<std::vector<std::shared_ptr<Surface>>> weight_surfaces_;
   double compile_ms_ = 0;
   double streaming_ms_ = 0;
 };

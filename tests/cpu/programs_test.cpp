@@ -115,8 +115,8 @@ TEST(CpuPrograms, EveryPassCanBeTurnedOff) {
   EXPECT_EQ(s.fused_ops + s.taps + s.view_ops + s.folded_ops, 0);
 }
 
-// A surface packed as the streamed kernels pack theirs: activations in the first S columns,
-// weight blocks in the columns after them, unused columns at the end. Slices that GEMMs
+// A surface packed as the original's dynamic kernels pack theirs: activations in the first S
+// columns, weight blocks in the columns after them, unused columns at the end. Slices that GEMMs
 // (either transpose, conv, linear) and elementwise ops read are read in place; a contiguous
 // slice is a view; a slice a reduction reads, or that is an output, is copied. Only the
 // slices' regions of the input are converted (the rest is never read).

@@ -95,11 +95,9 @@ struct RunnableKernel {
   std::unique_ptr<Kernel> kernel;
   models::KernelLayout layout;
 
-  // Packs `weights` once (streamed kernels); activations are written per run.
+  // Writes `weights` once (streamed kernels); activations are written per run.
   Status set_weights(const models::WeightViews& weights) {
-    auto surface = kernel->input(0);
-    return models::pack_streamed_weights(
-        layout, weights, {reinterpret_cast<half_bits*>(surface->data()), surface->size() / 2});
+    return models::write_streamed_weights(layout, weights, *kernel);
   }
   // Writes the activations back to back from channel 0, runs, returns the output [C_out, S].
   std::vector<float> run(const std::vector<const Vec*>& acts) {

@@ -109,14 +109,14 @@ TEST_P(KernelTest, FusedProjectionsMatchReference) {
   const Vec x = random_acts(sz(D), 7);
   auto k = models::compile_kernel(*engine, std::move(up).value());
   ASSERT_TRUE(k.ok()) << k.error().to_string();
-  // Input: x in columns [0, S), then the streamed weights.
+  // Input 0: x; streamed weights in inputs 1, 2.
   auto in = (*k)->input(0);
   std::span<half_bits> halves{reinterpret_cast<half_bits*>(in->data()), in->size() / 2};
   ASSERT_TRUE(models::write_channels(halves, in->type(), 0, to_float(x), S).ok());
   if (source == WeightSource::kStreamed) {
     auto again = gen.ffn_up(source, nullptr);
     ASSERT_TRUE(again.ok());
-    ASSERT_TRUE(models::pack_streamed_weights(again->layout(), w.views, halves).ok());
+    ASSERT_TRUE(models::write_streamed_weights(again->layout(), w.views, **k).ok());
   }
   ASSERT_TRUE((*k)->run().ok());
   for (size_t o = 0; o < 2; ++o) {
