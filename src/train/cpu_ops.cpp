@@ -59,23 +59,28 @@ void rmsnorm_backward(std::span<float> dx, std::span<float> dw, std::span<const 
 }
 
 void adamw_update(std::span<float> w, std::span<const float> g, std::span<float> m, std::span<float> v, int t,
-                  const AdamParams& p) {
+                  const AdamParams& p, std::span<half_bits> w_half) {
   // Bias corrections folded into two per-tensor constants, so the loop is one pass of
   // multiplies, a sqrt and a divide that the compiler vectorises.
   const float inv_bc1 = 1.0f / (1.0f - std::pow(p.beta1, static_cast<float>(t)));
   const float inv_sqrt_bc2 = 1.0f / std::sqrt(1.0f - std::pow(p.beta2, static_cast<float>(t)));
   const float b1 = p.beta1, b2 = p.beta2, c1 = 1.0f - p.beta1, c2 = 1.0f - p.beta2;
   const float lr = p.lr, wd = p.weight_decay, eps = p.eps, gs = p.grad_scale;
-  float* __restrict wp = w.data();
-  float* __restrict mp = m.data();
-  float* __restrict vp = v.data();
-  const float* __restrict gp = g.data();
-  for (size_t i = 0; i < w.size(); ++i) {
-    const float gi = gs * gp[i];
-    mp[i] = b1 * mp[i] + c1 * gi;
-    vp[i] = b2 * vp[i] + c2 * gi * gi;
-    const float update = (mp[i] * inv_bc1) / (std::sqrt(vp[i]) * inv_sqrt_bc2 + eps);
-    wp[i] -= lr * (update + wd * wp[i]);
+  constexpr size_t kBlock = 2048;
+  for (size_t b = 0; b < w.size(); b += kBlock) {
+    const size_t n = std::min(kBlock, w.size() - b);
+    float* __restrict wp = w.data() + b;
+    float* __restrict mp = m.data() + b;
+    float* __restrict vp = v.data() + b;
+    const float* __restrict gp = g.data() + b;
+    for (size_t i = 0; i < n; ++i) {
+      const float gi = gs * gp[i];
+      mp[i] = b1 * mp[i] + c1 * gi;
+      vp[i] = b2 * vp[i] + c2 * gi * gi;
+      const float update = (mp[i] * inv_bc1) / (std::sqrt(vp[i]) * inv_sqrt_bc2 + eps);
+      wp[i] -= lr * (update + wd * wp[i]);
+    }
+    if (!w_half.empty()) floats_to_halves(w_half.data() + b, wp, n);
   }
 }
 

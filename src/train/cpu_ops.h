@@ -9,6 +9,7 @@
 #include <span>
 
 #include "backends/cpu/blas.h"
+#include "core/fp16.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
 
@@ -27,8 +28,10 @@ struct AdamParams {
   float grad_scale = 1.0f;    // the gradient used is grad_scale * g (unscaling and clipping in the same pass)
 };
 // w -= lr * (m_hat / (sqrt(v_hat) + eps) + weight_decay * w), updating m and v in place.
+// With `w_half` (w's size), the updated w is also written there in fp16, block by block while
+// it is in cache (the dynamic pipeline's weight surfaces, without a second pass over w).
 void adamw_update(std::span<float> w, std::span<const float> g, std::span<float> m, std::span<float> v, int t,
-                  const AdamParams& p);
+                  const AdamParams& p, std::span<half_bits> w_half = {});
 
 // Mean cross-entropy over S positions of logits [V, S]; writes dlogits [V, S] =
 // grad_scale * (softmax - onehot(target)) / S (grad_scale: the loss scale, folded into the

@@ -85,10 +85,11 @@ Status KernelSet::compile_all(const ModelWeights* baked) {
   return {};
 }
 
-Status KernelSet::load_weights(const ModelWeights& weights) {
+Status KernelSet::load_weights(const ModelWeights& weights, bool halves_current) {
   ANE_RETURN_IF_ERROR(weights.validate());
   if (!(weights.config == config_)) return invalid_argument("kernel set: weights of another model shape");
   if (pipeline_ == Pipeline::kStatic) return compile_all(&weights);
+  if (halves_current && !weight_surfaces_.empty()) return {};
   const Timer timer;
   weight_surfaces_.resize(static_cast<size_t>(config_.n_layers));
   for (int l = 0; l < config_.n_layers; ++l) {
@@ -109,6 +110,18 @@ Status KernelSet::load_weights(const ModelWeights& weights) {
   }
   streaming_ms_ += timer.ms();
   return {};
+}
+
+std::vector<HalfCopy> KernelSet::half_copies(const ModelWeights& weights) const {
+  std::vector<HalfCopy> copies;
+  for (size_t l = 0; l < weight_surfaces_.size(); ++l) {
+    const models::WeightViews views = layer_views(weights, static_cast<int>(l));
+    for (size_t id = 0; id < weight_surfaces_[l].size(); ++id) {
+      if (weight_surfaces_[l][id] == nullptr) continue;
+      copies.push_back({views.get(static_cast<models::WeightId>(id)).data(), halves(*weight_surfaces_[l][id])});
+    }
+  }
+  return copies;
 }
 
 Expected<Kernel*> KernelSet::get(LayerKernel kind, int layer) {

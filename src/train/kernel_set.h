@@ -22,6 +22,7 @@
 #include "formats/model_weights.h"
 #include "models/kernel_program.h"
 #include "runtime/engine.h"
+#include "train/optimizer.h"
 
 namespace ane::models {
 class KernelGenerator;
@@ -65,8 +66,12 @@ class KernelSet {
 
   // Static: compiles every layer's kernels from `weights` (an ErrorCode::kBudgetExceeded
   // error when the engine's budget runs out; the set is then unusable until a later call
-  // succeeds). Dynamic: converts `weights` into the per-layer fp16 weight surfaces.
-  Status load_weights(const ModelWeights& weights);
+  // succeeds). Dynamic: converts `weights` into the per-layer fp16 weight surfaces, unless
+  // `halves_current` says they already hold them (AdamW wrote them through half_copies()).
+  Status load_weights(const ModelWeights& weights, bool halves_current = false);
+  // Dynamic, after a load_weights(): the fp16 weight surfaces as copies of `weights`' tensors,
+  // for AdamW::step to write as it updates them. Empty for static.
+  std::vector<HalfCopy> half_copies(const ModelWeights& weights) const;
   // Kernel `kind` ready for layer `layer`.
   Expected<Kernel*> get(LayerKernel kind, int layer);
   const KernelLayout& layout(LayerKernel kind) const { return layouts_[static_cast<size_t>(kind)]; }

@@ -52,11 +52,22 @@ Expected<AdamW> AdamW::create(const ModelConfig& config, AdamWConfig options) {
   return a;
 }
 
-void AdamW::step(ModelWeights& weights, const ModelWeights& grads, double lr, float grad_scale, ThreadPool& pool) {
-  ++t_;
+Status AdamW::step(ModelWeights& weights, const ModelWeights& grads, double lr, float grad_scale, ThreadPool& pool,
+                   std::span<const HalfCopy> copies) {
   auto w = weights.tensors();
   auto g = grads.tensors();
   auto m = m_.tensors(), v = v_.tensors();
+  std::vector<std::span<half_bits>> halves(w.size());
+  for (const HalfCopy& c : copies) {
+    const auto t = std::find_if(w.begin(), w.end(), [&](const auto& x) { return x.data.data() == c.source; });
+    if (t == w.end()) return invalid_argument("AdamW: an fp16 copy of a tensor that is not a weight");
+    if (c.halves.size() != t->data.size()) {
+      return invalid_argument("AdamW: the fp16 copy of " + t->name + " holds " + std::to_string(c.halves.size()) +
+                              " values, the tensor " + std::to_string(t->data.size()));
+    }
+    halves[static_cast<size_t>(t - w.begin())] = c.halves;
+  }
+  ++t_;
   for_each_chunk(weights, pool, [&](size_t t, size_t b, size_t e) {
     AdamParams p;
     p.lr = static_cast<float>(lr);
@@ -67,8 +78,9 @@ void AdamW::step(ModelWeights& weights, const ModelWeights& grads, double lr, fl
     p.grad_scale = grad_scale;
     const size_t n = e - b;
     adamw_update(w[t].data.subspan(b, n), g[t].data.subspan(b, n), m[t].data.subspan(b, n), v[t].data.subspan(b, n),
-                 static_cast<int>(t_), p);
+                 static_cast<int>(t_), p, halves[t].empty() ? std::span<half_bits>() : halves[t].subspan(b, n));
   });
+  return {};
 }
 
 double global_norm(const ModelWeights& grads, ThreadPool& pool) {

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
+#include "core/fp16.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
 #include "formats/model_weights.h"
@@ -26,14 +28,23 @@ struct AdamWConfig {
   double weight_decay = 0.1;  // decoupled; applied to matrices only (norm scales are not decayed)
 };
 
+// An fp16 copy of one weight tensor (found by its fp32 data) that AdamW::step keeps current:
+// the dynamic pipeline's weight surfaces, written in the update's own pass.
+struct HalfCopy {
+  const float* source;
+  std::span<half_bits> halves;
+};
+
 // Adam moments for every tensor of a model, and the step count for bias correction.
 class AdamW {
  public:
   static Expected<AdamW> create(const ModelConfig& config, AdamWConfig options);
   // One update of every tensor with gradient grad_scale * g: t += 1, then
   // w -= lr * (m_hat / (sqrt(v_hat) + eps) + wd * w). Runs over `pool` (tensors split into
-  // chunks); the gradients are only read.
-  void step(ModelWeights& weights, const ModelWeights& grads, double lr, float grad_scale, ThreadPool& pool);
+  // chunks); the gradients are only read. Tensors with an entry in `copies` are also
+  // written there in fp16 (an error when a copy's size differs from its tensor's).
+  Status step(ModelWeights& weights, const ModelWeights& grads, double lr, float grad_scale, ThreadPool& pool,
+              std::span<const HalfCopy> copies = {});
 
   int64_t t() const { return t_; }
   void set_t(int64_t t) { t_ = t; }

@@ -344,7 +344,8 @@ Expected<StepReport> Trainer::step() {
     r.lr = options_.schedule.at(steps_done_);
     if (r.applied) {
       const double clip = options_.clip > 0 && r.grad_norm > options_.clip ? options_.clip / r.grad_norm : 1.0;
-      adam_.step(weights_, grads_, r.lr, static_cast<float>(unscale * clip), pool_);
+      ANE_RETURN_IF_ERROR(
+          adam_.step(weights_, grads_, r.lr, static_cast<float>(unscale * clip), pool_, kernels_->half_copies(weights_)));
       zero_summed_gradients();
     } else {
       zero_all(grads_, pool_);
@@ -354,7 +355,7 @@ Expected<StepReport> Trainer::step() {
   ++steps_done_;
   r.step = steps_done_;
   if (r.applied) {
-    Status s = kernels_->load_weights(weights_);
+    Status s = kernels_->load_weights(weights_, /*halves_current=*/true);
     if (!s.ok()) {
       if (s.error().code() != ErrorCode::kBudgetExceeded) return s.error();
       r.kernels_stale = true;

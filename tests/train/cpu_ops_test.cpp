@@ -8,6 +8,8 @@
 
 #include "core/fp16.h"
 #include "train/cpu_ops.h"
+#include "train/optimizer.h"
+#include "train/run.h"
 
 namespace ane::train {
 namespace {
@@ -79,14 +81,20 @@ TEST(CpuOps, RmsnormBackwardMatchesFiniteDifferences) {
   expect_close(dw, want_dw, 1e-4);
 }
 
+// Also the fp16 copy written in the same pass: over several of the update's blocks, it holds
+// exactly the rounded updated weights.
 TEST(CpuOps, AdamWMatchesDefinition) {
-  const size_t n = 100;
+  const size_t n = 5000;
   auto w = randn(n, 6), m = std::vector<float>(n, 0.0f), v = m;
   std::vector<double> wd(w.begin(), w.end()), md(n, 0.0), vd(n, 0.0);
+  std::vector<half_bits> w_half(n, 0x7e00);
   const AdamParams p{.lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f, .weight_decay = 0.1f, .grad_scale = 0.5f};
   for (int t = 1; t <= 5; ++t) {
     const auto g = randn(n, 10 + uint64_t(t));
-    adamw_update(w, g, m, v, t, p);
+    adamw_update(w, g, m, v, t, p, t % 2 == 1 ? std::span<half_bits>(w_half) : std::span<half_bits>());
+    if (t % 2 == 1) {
+      for (size_t i = 0; i < n; ++i) ASSERT_EQ(w_half[i], float_to_half(w[i])) << "step " << t << ", element " << i;
+    }
     for (size_t i = 0; i < n; ++i) {
       const double gi = 0.5 * g[i];
       md[i] = 0.9 * md[i] + 0.1 * gi;
@@ -96,6 +104,39 @@ TEST(CpuOps, AdamWMatchesDefinition) {
     }
   }
   expect_close(w, wd, 1e-5);
+}
+
+// AdamW::step keeps the fp16 copies it is given equal to their tensors, leaves the other
+// tensors' updates as they would be without copies, and rejects a copy it cannot place.
+TEST(Optimizer, AdamWStepWritesTheFp16CopiesItIsGiven) {
+  auto config = model_preset("tiny");
+  ASSERT_TRUE(config.ok());
+  auto init = init_weights(*config, 3);
+  ASSERT_TRUE(init.ok());
+  auto grads = init_weights(*config, 4);
+  ASSERT_TRUE(grads.ok());
+  ModelWeights with = *init, without = *init;
+  auto a = AdamW::create(*config, {}), b = AdamW::create(*config, {});
+  ASSERT_TRUE(a.ok() && b.ok());
+  ThreadPool pool(2);
+  std::vector<half_bits> wq(with.layers[1].wq.size()), rms(with.layers[0].rms_ffn.size());
+  const HalfCopy copies[] = {{with.layers[1].wq.data(), wq}, {with.layers[0].rms_ffn.data(), rms}};
+  for (int step = 0; step < 2; ++step) {
+    ASSERT_TRUE(a->step(with, *grads, 1e-3, 0.5f, pool, copies).ok());
+    ASSERT_TRUE(b->step(without, *grads, 1e-3, 0.5f, pool).ok());
+  }
+  for (size_t i = 0; i < wq.size(); ++i) ASSERT_EQ(wq[i], float_to_half(with.layers[1].wq[i])) << i;
+  for (size_t i = 0; i < rms.size(); ++i) ASSERT_EQ(rms[i], float_to_half(with.layers[0].rms_ffn[i])) << i;
+  EXPECT_EQ(with.layers[1].wq, without.layers[1].wq);
+  EXPECT_EQ(with.embedding, without.embedding);
+
+  const float stranger = 0.0f;
+  const HalfCopy foreign[] = {{&stranger, std::span<half_bits>(wq).first(1)}};
+  EXPECT_FALSE(a->step(with, *grads, 1e-3, 0.5f, pool, foreign).ok());
+  const HalfCopy short_copy[] = {{with.layers[1].wq.data(), std::span<half_bits>(wq).first(7)}};
+  auto s = a->step(with, *grads, 1e-3, 0.5f, pool, short_copy);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message().find("holds 7 values"), std::string::npos) << s.error().message();
 }
 
 TEST(CpuOps, CrossEntropyMatchesDefinition) {
