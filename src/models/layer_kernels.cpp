@@ -88,9 +88,10 @@ Expected<KernelProgram> KernelGenerator::ffn_backward(WeightSource source, const
   Value* h3 = kb.activation(d.D + d.H, d.H);
   Value* dgated = kb.linear({WeightId::kW2, true}, kb.activation(0, d.D));
   Value* sig = b.sigmoid(h1);
-  Value* dh3 = b.mul(dgated, b.mul(h1, sig));
-  // d silu(h) / dh = sig * (1 + h * (1 - sig)) = sig * (1 + h - h * sig)
-  Value* dsilu = b.mul(sig, b.add(b.sub(h1, b.mul(h1, sig)), 1.0));
+  Value* silu = b.mul(h1, sig);
+  Value* dh3 = b.mul(dgated, silu);
+  // d silu(h) / dh = sig * (1 + h * (1 - sig)) = sig * (1 + h - silu)
+  Value* dsilu = b.mul(sig, b.add(b.sub(h1, silu), 1.0));
   Value* dh1 = b.mul(b.mul(dgated, h3), dsilu);
   Value* dx = b.add(kb.linear({WeightId::kW1, true}, dh1), kb.linear({WeightId::kW3, true}, dh3));
   return kb.finish({dx, dh1, dh3});
