@@ -82,23 +82,38 @@ std::shared_ptr<Surface> Kernel::output(size_t idx) const {
   return idx < outputs_.size() ? outputs_[idx] : nullptr;
 }
 
-Status Kernel::bind_input(size_t idx, std::shared_ptr<Surface> surface) {
+Status Kernel::bind(std::vector<std::shared_ptr<Surface>>& slots, const std::vector<std::shared_ptr<Surface>>& other_side,
+                    const char* what, size_t idx, std::shared_ptr<Surface> surface) {
   std::lock_guard guard(mu_);
-  ANE_RETURN_IF_ERROR(check_index(idx, inputs_.size(), "input"));
-  const std::string where = "kernel '" + name_ + "': input " + std::to_string(idx) + ": ";
+  ANE_RETURN_IF_ERROR(check_index(idx, slots.size(), what));
+  const std::string where = "kernel '" + name_ + "': " + what + " " + std::to_string(idx) + ": ";
   if (!surface) return invalid_argument(where + "cannot bind a null surface");
-  const mil::TensorType& want = inputs_[idx]->type();
-  if (surface->type().dtype != want.dtype || surface->size() != inputs_[idx]->size()) {
+  const mil::TensorType& want = slots[idx]->type();
+  if (surface->type().dtype != want.dtype || surface->size() != slots[idx]->size()) {
     return invalid_argument(where + "surface " + surface->type().to_string() + " (" + std::to_string(surface->size()) +
-                            " bytes) does not match " + want.to_string() + " (" +
-                            std::to_string(inputs_[idx]->size()) + " bytes)");
+                            " bytes) does not match " + want.to_string() + " (" + std::to_string(slots[idx]->size()) +
+                            " bytes)");
   }
-  if (std::find(outputs_.begin(), outputs_.end(), surface) != outputs_.end()) {
-    return invalid_argument(where + "cannot bind one of this kernel's own outputs");
+  if (std::find(other_side.begin(), other_side.end(), surface) != other_side.end()) {
+    return invalid_argument(where + "the surface is already one of this kernel's " +
+                            (&other_side == &outputs_ ? "outputs" : "inputs"));
   }
-  inputs_[idx] = std::move(surface);
+  if (&slots == &outputs_) {  // two outputs in one surface would overwrite each other
+    for (size_t j = 0; j < slots.size(); ++j) {
+      if (j != idx && slots[j] == surface) return invalid_argument(where + "the surface is already output " + std::to_string(j));
+    }
+  }
+  slots[idx] = std::move(surface);
   rebind();
   return {};
+}
+
+Status Kernel::bind_input(size_t idx, std::shared_ptr<Surface> surface) {
+  return bind(inputs_, outputs_, "input", idx, std::move(surface));
+}
+
+Status Kernel::bind_output(size_t idx, std::shared_ptr<Surface> surface) {
+  return bind(outputs_, inputs_, "output", idx, std::move(surface));
 }
 
 Status Kernel::write_input(size_t idx, std::span<const uint8_t> bytes) {

@@ -48,6 +48,10 @@ class Kernel {
   // are read as the input's type) and must not be one of this kernel's outputs. The
   // previously bound surface is released (others may still hold it).
   Status bind_input(size_t idx, std::shared_ptr<Surface> surface);
+  // Binds `surface` as output idx (e.g. a per-layer buffer the caller keeps, so results need
+  // no copy aside). Same checks as bind_input, and it must not be one of this kernel's inputs
+  // or another of its outputs.
+  Status bind_output(size_t idx, std::shared_ptr<Surface> surface);
 
   // Copies bytes into input idx from its start: more bytes than the surface holds is an
   // error, fewer write a prefix (the rest keeps its contents).
@@ -72,6 +76,9 @@ class Kernel {
  private:
   // Recomputes the byte views and lock order of the bound surfaces (after any binding).
   void rebind();
+  // bind_input / bind_output: `slots` is inputs_ or outputs_, `other_side` the other one.
+  Status bind(std::vector<std::shared_ptr<Surface>>& slots, const std::vector<std::shared_ptr<Surface>>& other_side,
+              const char* what, size_t idx, std::shared_ptr<Surface> surface);
   template <typename Body>
   Status execute(Body&& body);
 

@@ -1,5 +1,7 @@
 #include "train/kernel_set.h"
 
+#include <utility>
+
 #include "core/timer.h"
 #include "models/layer_kernels.h"
 
@@ -8,7 +10,6 @@ namespace {
 
 bool has_weights(LayerKernel k) { return k != LayerKernel::kSdpaBackward2; }
 
-std::span<half_bits> halves(Surface& s) { return {reinterpret_cast<half_bits*>(s.data()), s.size() / sizeof(half_bits)}; }
 
 }  // namespace
 
@@ -33,12 +34,17 @@ models::WeightViews layer_views(const ModelWeights& w, int layer) {
           w.rms_final, w.embedding};
 }
 
-std::span<half_bits> input_halves(Kernel& k) { return halves(*k.input(0)); }
-
-std::span<const half_bits> output_halves(const Kernel& k) {
-  auto s = k.output(0);
-  return {reinterpret_cast<const half_bits*>(s->data()), s->size() / sizeof(half_bits)};
+std::span<half_bits> halves_of(Surface& s) {
+  return {reinterpret_cast<half_bits*>(s.data()), s.size() / sizeof(half_bits)};
 }
+
+std::span<const half_bits> halves_of(const Surface& s) {
+  return {reinterpret_cast<const half_bits*>(s.data()), s.size() / sizeof(half_bits)};
+}
+
+std::span<half_bits> input_halves(Kernel& k) { return halves_of(*k.input(0)); }
+
+std::span<const half_bits> output_halves(const Kernel& k) { return halves_of(std::as_const(*k.output(0))); }
 
 Expected<std::unique_ptr<KernelSet>> KernelSet::create(Engine& engine, const ModelConfig& config, Pipeline pipeline,
                                                        ThreadPool* pool) {
@@ -104,7 +110,7 @@ Status KernelSet::load_weights(const ModelWeights& weights, bool halves_current)
         written[id] = true;
         if (surfaces.size() <= id) surfaces.resize(id + 1);
         if (surfaces[id] == nullptr) surfaces[id] = Surface::create(s.type);
-        ANE_RETURN_IF_ERROR(models::write_weight(halves(*surfaces[id]), views.get(s.id), pool_));
+        ANE_RETURN_IF_ERROR(models::write_weight(halves_of(*surfaces[id]), views.get(s.id), pool_));
       }
     }
   }
@@ -118,7 +124,7 @@ std::vector<HalfCopy> KernelSet::half_copies(const ModelWeights& weights) const 
     const models::WeightViews views = layer_views(weights, static_cast<int>(l));
     for (size_t id = 0; id < weight_surfaces_[l].size(); ++id) {
       if (weight_surfaces_[l][id] == nullptr) continue;
-      copies.push_back({views.get(static_cast<models::WeightId>(id)).data(), halves(*weight_surfaces_[l][id])});
+      copies.push_back({views.get(static_cast<models::WeightId>(id)).data(), halves_of(*weight_surfaces_[l][id])});
     }
   }
   return copies;

@@ -100,7 +100,9 @@ class KernelSet {
   double streaming_ms_ = 0;
 };
 
-// Typed access to a kernel's fp16 surfaces.
+// Typed access to fp16 surfaces, and to a kernel's input 0 and output 0.
+std::span<half_bits> halves_of(Surface& s);
+std::span<const half_bits> halves_of(const Surface& s);
 std::span<half_bits> input_halves(Kernel& k);
 std::span<const half_bits> output_halves(const Kernel& k);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "backends/cpu/blas.h"
 #include "core/timer.h"
@@ -48,8 +49,9 @@ void add_scaled(std::vector<float>& y, const std::vector<float>& x, float a) {
 struct Trainer::Buffers {
   std::vector<std::vector<float>> x;          // [L + 1][D * S]: residual stream entering layer l (x[L]: final)
   std::vector<std::vector<float>> x2;         // [L][D * S]: after the attention branch
-  std::vector<std::vector<half_bits>> att;    // [L]: attention_forward output surfaces (taps)
-  std::vector<std::vector<half_bits>> ffn;    // [L]: ffn_forward output surfaces (taps)
+  // [L]: the forward kernels' output surfaces (taps), bound per layer so that nothing is
+  // copied aside for the backward pass.
+  std::vector<std::shared_ptr<Surface>> att, ffn;
   std::vector<float> branch;                  // [D * S]: a kernel's branch output
   std::vector<float> xf, logits, dlogits;     // final norm output [D, S]; [V, S] twice
   std::vector<float> dy, dx2, dxn, dscaled;   // [D, S]
@@ -91,10 +93,10 @@ Expected<std::unique_ptr<Trainer>> Trainer::create(Engine& engine, ModelWeights 
   auto b = std::make_unique<Buffers>();
   b->x.assign(L + 1, std::vector<float>(D * S));
   b->x2.assign(L, std::vector<float>(D * S));
-  const size_t att_out = z(t->kernels_->layout(LayerKernel::kAttentionForward).output.num_elements());
-  const size_t ffn_out = z(t->kernels_->layout(LayerKernel::kFfnForward).output.num_elements());
-  b->att.assign(L, std::vector<half_bits>(att_out));
-  b->ffn.assign(L, std::vector<half_bits>(ffn_out));
+  for (size_t l = 0; l < L; ++l) {
+    b->att.push_back(Surface::create(t->kernels_->layout(LayerKernel::kAttentionForward).output));
+    b->ffn.push_back(Surface::create(t->kernels_->layout(LayerKernel::kFfnForward).output));
+  }
   for (auto* v : {&b->branch, &b->xf, &b->dy, &b->dx2, &b->dxn, &b->dscaled}) v->resize(D * S);
   b->logits.resize(V * S);
   b->dlogits.resize(V * S);
@@ -156,14 +158,14 @@ Expected<Kernel*> Trainer::run_kernel(LayerKernel kind, int layer) {
   return k;
 }
 
-Status Trainer::residual_branch(LayerKernel kind, int layer, const std::vector<float>& x, std::vector<half_bits>* taps,
-                                std::vector<float>& out) {
+Status Trainer::residual_branch(LayerKernel kind, int layer, const std::vector<float>& x,
+                                std::shared_ptr<Surface> taps, std::vector<float>& out) {
   ANE_ASSIGN_OR_RETURN(Kernel * k, kernels_->get(kind, layer));
   const KernelLayout& kl = kernels_->layout(kind);
+  ANE_RETURN_IF_ERROR(k->bind_output(0, std::move(taps)));
   ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*k), kl.input, 0, x, weights_.config.seq_len, &pool_));
   ANE_RETURN_IF_ERROR(run_kernel(kind, layer).status());
   const std::span<const half_bits> y = output_halves(*k);
-  if (taps != nullptr) std::copy(y.begin(), y.end(), taps->begin());
   std::vector<float>& branch = buf_->branch;
   ANE_RETURN_IF_ERROR(models::read_channels(y, kl.output, 0, branch, weights_.config.seq_len, &pool_));
   out = x;
@@ -171,15 +173,15 @@ Status Trainer::residual_branch(LayerKernel kind, int layer, const std::vector<f
   return {};
 }
 
-Status Trainer::forward(std::span<const uint16_t> tokens, bool keep_taps) {
+Status Trainer::forward(std::span<const uint16_t> tokens) {
   const ModelConfig& c = weights_.config;
   Buffers& b = *buf_;
   ANE_RETURN_IF_ERROR(embed_lookup(b.x[0], weights_.embedding, tokens, c.vocab_size, c.dim, c.seq_len));
   for (int l = 0; l < c.n_layers; ++l) {
     const size_t lz = z(l);
     // x2 = x + a * attention(x), then x_next = x2 + a * ffn(x2)
-    ANE_RETURN_IF_ERROR(residual_branch(LayerKernel::kAttentionForward, l, b.x[lz], keep_taps ? &b.att[lz] : nullptr, b.x2[lz]));
-    ANE_RETURN_IF_ERROR(residual_branch(LayerKernel::kFfnForward, l, b.x2[lz], keep_taps ? &b.ffn[lz] : nullptr, b.x[lz + 1]));
+    ANE_RETURN_IF_ERROR(residual_branch(LayerKernel::kAttentionForward, l, b.x[lz], b.att[lz], b.x2[lz]));
+    ANE_RETURN_IF_ERROR(residual_branch(LayerKernel::kFfnForward, l, b.x2[lz], b.ffn[lz], b.x[lz + 1]));
   }
   return {};
 }
@@ -217,7 +219,7 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
   LayerWeights& g = grads_.layers[lz];
   const KernelLayout& al = kernels_->layout(LayerKernel::kAttentionForward);
   const KernelLayout& fl = kernels_->layout(LayerKernel::kFfnForward);
-  const std::span<const half_bits> att(b.att[lz]), ffn(b.ffn[lz]);
+  const std::span<const half_bits> att = halves_of(std::as_const(*b.att[lz])), ffn = halves_of(std::as_const(*b.ffn[lz]));
   // Attention taps: o [D], Q [Q], K [KV], V [KV], attn [Q], xnorm [D] (, q_raw [Q], k_raw [KV]).
   const int64_t a_q = D, a_attn = D + Q + 2 * KV, a_xn = a_attn + Q, a_qraw = a_xn + D, a_kraw = a_qraw + Q;
   // FFN taps: ffn_out [D], h1 [H], h3 [H], silu_out [H], x2norm [D].
@@ -316,7 +318,7 @@ Status Trainer::backward(std::span<const uint16_t> tokens) {
 Expected<double> Trainer::accumulate(std::span<const uint16_t> window) {
   ANE_RETURN_IF_ERROR(check_window(window));
   const size_t S = z(weights_.config.seq_len);
-  ANE_RETURN_IF_ERROR(forward(window.first(S), /*keep_taps=*/true));
+  ANE_RETURN_IF_ERROR(forward(window.first(S)));
   ANE_ASSIGN_OR_RETURN(double loss, classifier_loss(window.subspan(1, S), /*backward=*/true));
   ANE_RETURN_IF_ERROR(backward(window.first(S)));
   ++micro_steps_;
@@ -326,7 +328,7 @@ Expected<double> Trainer::accumulate(std::span<const uint16_t> window) {
 Expected<double> Trainer::loss(std::span<const uint16_t> window) {
   ANE_RETURN_IF_ERROR(check_window(window));
   const size_t S = z(weights_.config.seq_len);
-  ANE_RETURN_IF_ERROR(forward(window.first(S), /*keep_taps=*/false));
+  ANE_RETURN_IF_ERROR(forward(window.first(S)));
   return classifier_loss(window.subspan(1, S), /*backward=*/false);
 }
 

@@ -99,10 +99,10 @@ class Trainer {
   struct Buffers;
   Trainer(Engine& engine, ModelWeights weights, TrainerOptions options, AdamW adam, ModelWeights grads);
 
-  Status forward(std::span<const uint16_t> tokens, bool keep_taps);
-  // out = x + residual_scale * kernel(x) for one layer's attention or FFN kernel; its output
-  // surface is copied to `taps` when given.
-  Status residual_branch(LayerKernel kind, int layer, const std::vector<float>& x, std::vector<half_bits>* taps,
+  Status forward(std::span<const uint16_t> tokens);
+  // out = x + residual_scale * kernel(x) for one layer's attention or FFN kernel, which writes
+  // its output (the taps) into `taps`.
+  Status residual_branch(LayerKernel kind, int layer, const std::vector<float>& x, std::shared_ptr<Surface> taps,
                          std::vector<float>& out);
   Expected<double> classifier_loss(std::span<const uint16_t> targets, bool backward);
   Status backward(std::span<const uint16_t> tokens);

@@ -128,6 +128,44 @@ TEST(Kernel, BindInputChecksDtypeSizeAndAliasing) {
   EXPECT_TRUE(k->bind_input(0, Surface::create(testing::fp16({1, kS, 1, kC}))).ok());  // same bytes, other shape
 }
 
+// A bound output receives the results (the kernel's own surface is released), and each run
+// overwrites it; binding checks as bind_input does, plus aliasing with the inputs.
+TEST(Kernel, BindOutputWritesIntoTheCallersSurface) {
+  auto engine = make_engine();
+  auto k = compile_affine(*engine, 2, 1);
+  ASSERT_TRUE(k);
+  std::vector<std::shared_ptr<Surface>> per_layer = {Surface::create(testing::fp16({1, kC, 1, kS})),
+                                                     Surface::create(testing::fp16({1, kC, 1, kS}))};
+  for (size_t l = 0; l < per_layer.size(); ++l) {
+    ASSERT_TRUE(k->bind_output(0, per_layer[l]).ok());
+    EXPECT_EQ(k->output(0).get(), per_layer[l].get());
+    ASSERT_TRUE(k->write_input(0, halves(ramp(kC * kS, static_cast<float>(10 * l)))).ok());
+    ASSERT_TRUE(k->run().ok());
+  }
+  for (size_t l = 0; l < per_layer.size(); ++l) {  // each holds its own run's results
+    const auto y = floats_of_halves(per_layer[l]->bytes());
+    for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(y[i], 2 * (static_cast<float>(10 * l + i)) + 1) << l << " " << i;
+  }
+  EXPECT_FALSE(k->bind_output(0, nullptr).ok());
+  EXPECT_FALSE(k->bind_output(0, Surface::create(testing::fp32({1, kC, 1, kS}))).ok());      // dtype
+  EXPECT_FALSE(k->bind_output(0, Surface::create(testing::fp16({1, kC, 1, kS + 1}))).ok());  // size
+  EXPECT_FALSE(k->bind_output(0, k->input(0)).ok());                                         // its own input
+  EXPECT_EQ(k->bind_output(1, per_layer[0]).error().code(), ErrorCode::kOutOfRange);
+
+  // Two outputs may not share a surface.
+  testing::FnBuilder fb;
+  auto* x = fb.param("x", testing::fp16({1, kC, 1, kS}));
+  auto* doubled = fb.op("add", {{"x", x}, {"y", x}}, testing::fp16({1, kC, 1, kS}));
+  auto* squared = fb.op("mul", {{"x", x}, {"y", x}}, testing::fp16({1, kC, 1, kS}));
+  fb.returns({doubled, squared});
+  const size_t in[] = {kBytes}, out[] = {kBytes, kBytes};
+  auto two = engine->compile_program(fb.finish(), {}, in, out);
+  ASSERT_TRUE(two.ok()) << two.error().to_string();
+  ASSERT_TRUE((*two)->bind_output(0, per_layer[0]).ok());
+  EXPECT_FALSE((*two)->bind_output(1, per_layer[0]).ok());
+  EXPECT_TRUE((*two)->bind_output(1, per_layer[1]).ok());
+}
+
 TEST(Kernel, KernelsOutliveTheirEngine) {
   std::unique_ptr<Kernel> k;
   {
