@@ -27,9 +27,12 @@ std::string use_name(WeightUse use) { return std::string(weight_name(use.id)) + 
 }  // namespace
 
 KernelBuilder::KernelBuilder(std::string name, const ModelConfig& config, WeightSource source,
-                             const WeightViews* baked, const std::vector<WeightUse>& uses, int64_t in_channels)
+                             const WeightViews* baked, const std::vector<WeightUse>& uses,
+                             const std::vector<ActivationInput>& inputs)
     : name_(std::move(name)), config_(config), source_(source), seq_(config.seq_len) {
-  input_ = b_.input("x", TensorType{DType::kFp16, {1, in_channels, 1, seq_}});
+  for (const ActivationInput& in : inputs) {
+    inputs_.push_back(b_.input(in.name, TensorType{DType::kFp16, {1, in.channels, 1, seq_}}));
+  }
   if (source == WeightSource::kStreamed) {
     place_streamed(uses);
   } else if (baked == nullptr) {
@@ -42,7 +45,7 @@ KernelBuilder::KernelBuilder(std::string name, const ModelConfig& config, Weight
 void KernelBuilder::place_streamed(const std::vector<WeightUse>& uses) {
   for (WeightUse use : uses) {
     if (find(use) != nullptr) continue;  // W and W^T read the same input
-    const StreamedWeight s{use.id, streamed_weight_type(config_, use.id)};
+    const StreamedWeight s{use.id, streamed_weight_type(config_, use.id), inputs_.size() + placed_.size()};
     placed_.push_back({{use.id, false}, s, 0, b_.input(std::string(weight_name(use.id)), s.type)});
   }
 }
@@ -74,8 +77,14 @@ const KernelBuilder::Placed* KernelBuilder::find(WeightUse use) {
   return nullptr;
 }
 
-Value* KernelBuilder::activation(int64_t channel, int64_t channels) {
-  return b_.slice_by_size(input_, {0, channel, 0, 0}, {1, channels, 1, seq_});
+Value* KernelBuilder::activation(int64_t channel, int64_t channels, size_t input) {
+  if (input >= inputs_.size()) {
+    if (status_.ok()) status_ = Error(ErrorCode::kInternal, "kernel '" + name_ + "': no activation input " + std::to_string(input));
+    return inputs_.empty() ? nullptr : inputs_[0];
+  }
+  Value* x = inputs_[input];
+  if (channel == 0 && channels == x->type.shape[1]) return x;  // the whole input
+  return b_.slice_by_size(x, {0, channel, 0, 0}, {1, channels, 1, seq_});
 }
 
 Value* KernelBuilder::linear(WeightUse use, Value* x) {
@@ -106,7 +115,7 @@ Value* KernelBuilder::scale(WeightId id) {
   const int64_t n = weight_shape(config_, id).rows;
   if (p == nullptr) {
     if (status_.ok()) status_ = Error(ErrorCode::kInternal, "kernel '" + name_ + "': undeclared weight " + use_name({id}));
-    return input_;
+    return inputs_.front();
   }
   if (source_ == WeightSource::kStreamed) return p->input;
   return b_.const_blob(use_name({id}), TensorType{DType::kFp16, {1, n, 1, 1}}, blob_path_, p->blob_offset);
@@ -137,7 +146,7 @@ Expected<KernelProgram> KernelBuilder::finish(const std::vector<Value*>& taps, b
   if (blob_.count() > 0) {
     k.weight_files[blob_path_] = std::make_shared<const std::vector<uint8_t>>(std::move(blob_).finish());
   }
-  k.inputs = {input_->type};
+  for (Value* in : inputs_) k.inputs.push_back(in->type);
   k.outputs = std::move(out_types);
   k.seq = seq_;
   for (const Placed& p : placed_) {

@@ -24,20 +24,26 @@ struct WeightUse {
   bool transposed = false;
 };
 
-// Builds one kernel: declares its activation input [1, in_channels, 1, seq], places its
-// weights (blob chunks, or one input per streamed weight) and collects the output taps.
+// An activation input of a kernel: [1, channels, 1, seq] fp16.
+struct ActivationInput {
+  std::string name;
+  int64_t channels;
+};
+
+// Builds one kernel: declares its activation inputs, places its weights (blob chunks, or one
+// input per streamed weight, after the activation inputs) and collects the output taps.
 class KernelBuilder {
  public:
   // `baked` must hold every used weight when source is kBaked (checked; errors surface in finish()).
   KernelBuilder(std::string name, const ModelConfig& config, WeightSource source, const WeightViews* baked,
-                const std::vector<WeightUse>& uses, int64_t in_channels);
+                const std::vector<WeightUse>& uses, const std::vector<ActivationInput>& inputs);
 
   mil::Builder& b() { return b_; }
   const ModelConfig& config() const { return config_; }
   int64_t seq() const { return seq_; }
 
-  // Channels [channel, channel + channels) of the input's activation columns: [1, channels, 1, S].
-  Value* activation(int64_t channel, int64_t channels);
+  // Channels [channel, channel + channels) of activation input `input`: [1, channels, 1, S].
+  Value* activation(int64_t channel, int64_t channels, size_t input = 0);
   // y = A x for a declared use: x [1, in, 1, S] -> [1, out, 1, S].
   Value* linear(WeightUse use, Value* x);
   // A norm scale as [1, n, 1, 1].
@@ -70,7 +76,7 @@ class KernelBuilder {
   BlobWriter blob_;
   std::string blob_path_;
   std::map<std::string, std::shared_ptr<const std::vector<uint8_t>>> files_;
-  Value* input_ = nullptr;
+  std::vector<Value*> inputs_;  // the activation inputs
 };
 
 // x * rsqrt(mean(x^2 over `axis`) + eps) * w; w broadcasts against x.

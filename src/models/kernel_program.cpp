@@ -114,24 +114,6 @@ Expected<ChannelRows> channel_rows(std::span<const half_bits> surface, const mil
   return ChannelRows{surface.data() + channel * width, width};
 }
 
-Status copy_channels(std::span<half_bits> dst, const mil::TensorType& dst_type, int64_t dst_channel,
-                     std::span<const half_bits> src, const mil::TensorType& src_type, int64_t src_channel,
-                     int64_t channels, int64_t seq) {
-  ANE_RETURN_IF_ERROR(check_block(dst_type, dst.size(), dst_channel, channels, seq, 0));
-  ANE_RETURN_IF_ERROR(check_block(src_type, src.size(), src_channel, channels, seq, 0));
-  const int64_t dst_width = dst_type.shape[3], src_width = src_type.shape[3];
-  if (dst_width == seq && src_width == seq) {  // both packed: one contiguous block
-    std::copy_n(&src[static_cast<size_t>(src_channel * seq)], static_cast<size_t>(channels * seq),
-                &dst[static_cast<size_t>(dst_channel * seq)]);
-    return {};
-  }
-  for (int64_t c = 0; c < channels; ++c) {
-    std::copy_n(&src[static_cast<size_t>((src_channel + c) * src_width)], static_cast<size_t>(seq),
-                &dst[static_cast<size_t>((dst_channel + c) * dst_width)]);
-  }
-  return {};
-}
-
 mil::TensorType streamed_weight_type(const ModelConfig& config, WeightId id) {
   const WeightShape w = weight_shape(config, id);
   return mil::TensorType{mil::DType::kFp16, {1, w.rows, 1, w.cols}};
@@ -154,10 +136,9 @@ Status write_weight(std::span<half_bits> surface, std::span<const float> w, Thre
 
 Status write_streamed_weights(const KernelLayout& layout, const WeightViews& weights, Kernel& kernel,
                               ThreadPool* pool) {
-  for (size_t i = 0; i < layout.streamed.size(); ++i) {
-    const StreamedWeight& s = layout.streamed[i];
-    std::shared_ptr<Surface> surface = kernel.input(1 + i);
-    if (surface == nullptr) return invalid_argument("kernel '" + layout.name + "' has no input " + std::to_string(1 + i));
+  for (const StreamedWeight& s : layout.streamed) {
+    std::shared_ptr<Surface> surface = kernel.input(s.input);
+    if (surface == nullptr) return invalid_argument("kernel '" + layout.name + "' has no input " + std::to_string(s.input));
     const std::span<half_bits> halves{reinterpret_cast<half_bits*>(surface->data()), surface->size() / sizeof(half_bits)};
     if (Status st = write_weight(halves, weights.get(s.id), pool); !st.ok()) {
       return st.error().with_context("kernel '" + layout.name + "': weight " + std::string(weight_name(s.id)));

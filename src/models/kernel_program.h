@@ -19,19 +19,21 @@
 
 namespace ane::models {
 
-// One streamed weight: kernel input `1 + i` for the i-th entry of KernelLayout::streamed,
-// fp16 W as stored ([1, rows, 1, cols] for W [rows, cols] row-major; [1, n, 1, 1] for a norm
-// scale). The kernel applies W or W^T itself, so one fp16 copy of a weight serves the
-// forward and the backward kernels (the trainer binds the same surface to both).
+// One streamed weight: kernel input `input` (after the activation inputs), fp16 W as stored
+// ([1, rows, 1, cols] for W [rows, cols] row-major; [1, n, 1, 1] for a norm scale). The
+// kernel applies W or W^T itself, so one fp16 copy of a weight serves the forward and the
+// backward kernels (the trainer binds the same surface to both).
 struct StreamedWeight {
   WeightId id = WeightId::kWq;
   mil::TensorType type;
+  size_t input = 0;
 };
 // The surface type of streamed weight `id` of a model.
 mil::TensorType streamed_weight_type(const ModelConfig& config, WeightId id);
 
-// A kernel's surfaces as its callers see them after compiling: the activation input (input
-// 0) and the first output, their columns, and the streamed weight inputs that follow input 0.
+// A kernel's surfaces as its callers see them after compiling: input 0 (activations; a
+// backward kernel's further activation inputs are other kernels' outputs, layer_kernels.h)
+// and output 0, their columns, and the streamed weight inputs.
 struct KernelLayout {
   std::string name;
   mil::TensorType input, output;
@@ -44,7 +46,7 @@ struct KernelProgram {
   std::unique_ptr<mil::Program> program;   // verified
   // MIL path ("@model_path/weights/x.bin") -> file bytes (the mask blob is shared).
   std::map<std::string, std::shared_ptr<const std::vector<uint8_t>>> weight_files;
-  std::vector<mil::TensorType> inputs;     // fp16 [1, C, 1, seq], then the streamed weights (helpers may differ)
+  std::vector<mil::TensorType> inputs;     // activations fp16 [1, C, 1, seq], then the streamed weights
   std::vector<mil::TensorType> outputs;    // fp16 [1, C_out, 1, seq]
   int64_t seq = 0;                         // activation columns
   std::vector<StreamedWeight> streamed;    // empty for baked kernels
@@ -84,11 +86,5 @@ struct ChannelRows {
 };
 Expected<ChannelRows> channel_rows(std::span<const half_bits> surface, const mil::TensorType& type, int64_t channel,
                                    int64_t channels, int64_t seq);
-
-// Copies channels [src_channel, src_channel + channels) x columns [0, seq) of one fp16
-// surface into another at dst_channel, without converting (the original's io_copy).
-Status copy_channels(std::span<half_bits> dst, const mil::TensorType& dst_type, int64_t dst_channel,
-                     std::span<const half_bits> src, const mil::TensorType& src_type, int64_t src_channel,
-                     int64_t channels, int64_t seq);
 
 }  // namespace ane::models

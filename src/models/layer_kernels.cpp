@@ -39,12 +39,37 @@ Value* KernelGenerator::mask(KernelBuilder& kb) {
   return kb.const_file("mask", TensorType{DType::kFp16, {1, 1, S, S}}, mask_blob());
 }
 
+AttentionTaps attention_taps(const ModelConfig& c) {
+  const Dims d(c);
+  AttentionTaps t;
+  t.o = 0;
+  t.q = d.D;
+  t.k = t.q + d.Q;
+  t.v = t.k + d.KV;
+  t.attn = t.v + d.KV;
+  t.xnorm = t.attn + d.Q;
+  t.q_raw = t.xnorm + d.D;
+  t.k_raw = t.q_raw + d.Q;
+  t.channels = c.qk_norm ? t.k_raw + d.KV : t.q_raw;
+  return t;
+}
+
+FfnTaps ffn_taps(const ModelConfig& c) {
+  const Dims d(c);
+  return {0, d.D, d.D + d.H, d.D + 2 * d.H, d.D + 3 * d.H, 2 * d.D + 3 * d.H};
+}
+
+Sdpa1Outputs sdpa_backward1_outputs(const ModelConfig& c) {
+  const Dims d(c);
+  return {0, d.KV, d.KV + d.SC, d.KV + 2 * d.SC};
+}
+
 Expected<KernelProgram> KernelGenerator::attention_forward(WeightSource source, const WeightViews* baked) {
   const Dims d(config_);
   std::vector<WeightUse> uses = {{WeightId::kRmsAtt}, {WeightId::kWq}, {WeightId::kWk}, {WeightId::kWv},
                                  {WeightId::kWo}};
   if (config_.qk_norm) uses.insert(uses.end(), {{WeightId::kQNorm}, {WeightId::kKNorm}});
-  KernelBuilder kb("attention_forward", config_, source, baked, uses, d.D);
+  KernelBuilder kb("attention_forward", config_, source, baked, uses, {{"x", d.D}});
   mil::Builder& b = kb.b();
   Value* xn = rmsnorm(b, kb.activation(0, d.D), kb.scale(WeightId::kRmsAtt), 1, config_.norm_eps);
   Value* q = kb.linear({WeightId::kWq}, xn);
@@ -70,7 +95,7 @@ Expected<KernelProgram> KernelGenerator::attention_forward(WeightSource source, 
 Expected<KernelProgram> KernelGenerator::ffn_forward(WeightSource source, const WeightViews* baked) {
   const Dims d(config_);
   KernelBuilder kb("ffn_forward", config_, source, baked,
-                   {{WeightId::kRmsFfn}, {WeightId::kW1}, {WeightId::kW3}, {WeightId::kW2}}, d.D);
+                   {{WeightId::kRmsFfn}, {WeightId::kW1}, {WeightId::kW3}, {WeightId::kW2}}, {{"x", d.D}});
   mil::Builder& b = kb.b();
   Value* xn = rmsnorm(b, kb.activation(0, d.D), kb.scale(WeightId::kRmsFfn), 1, config_.norm_eps);
   Value* h1 = kb.linear({WeightId::kW1}, xn);
@@ -81,11 +106,13 @@ Expected<KernelProgram> KernelGenerator::ffn_forward(WeightSource source, const 
 
 Expected<KernelProgram> KernelGenerator::ffn_backward(WeightSource source, const WeightViews* baked) {
   const Dims d(config_);
+  const FfnTaps taps = ffn_taps(config_);
   KernelBuilder kb("ffn_backward", config_, source, baked,
-                   {{WeightId::kW2, true}, {WeightId::kW1, true}, {WeightId::kW3, true}}, d.D + 2 * d.H);
+                   {{WeightId::kW2, true}, {WeightId::kW1, true}, {WeightId::kW3, true}},
+                   {{"dffn", d.D}, {"ffn_taps", taps.channels}});
   mil::Builder& b = kb.b();
-  Value* h1 = kb.activation(d.D, d.H);
-  Value* h3 = kb.activation(d.D + d.H, d.H);
+  Value* h1 = kb.activation(taps.h1, d.H, 1);
+  Value* h3 = kb.activation(taps.h3, d.H, 1);
   Value* dgated = kb.linear({WeightId::kW2, true}, kb.activation(0, d.D));
   Value* sig = b.sigmoid(h1);
   Value* silu = b.mul(h1, sig);
@@ -99,22 +126,26 @@ Expected<KernelProgram> KernelGenerator::ffn_backward(WeightSource source, const
 
 Expected<KernelProgram> KernelGenerator::qkv_backward(WeightSource source, const WeightViews* baked) {
   const Dims d(config_);
+  const Sdpa1Outputs s1 = sdpa_backward1_outputs(config_);
   KernelBuilder kb("qkv_backward", config_, source, baked,
-                   {{WeightId::kWq, true}, {WeightId::kWk, true}, {WeightId::kWv, true}}, d.Q + 2 * d.KV);
+                   {{WeightId::kWq, true}, {WeightId::kWk, true}, {WeightId::kWv, true}},
+                   {{"dqk", d.Q + d.KV}, {"sdpa1_out", s1.channels}});
   mil::Builder& b = kb.b();
   Value* dx = b.add(kb.linear({WeightId::kWq, true}, kb.activation(0, d.Q)),
                     kb.linear({WeightId::kWk, true}, kb.activation(d.Q, d.KV)));
-  return kb.finish({b.add(dx, kb.linear({WeightId::kWv, true}, kb.activation(d.Q + d.KV, d.KV)))});
+  return kb.finish({b.add(dx, kb.linear({WeightId::kWv, true}, kb.activation(s1.dv, d.KV, 1)))});
 }
 
 Expected<KernelProgram> KernelGenerator::sdpa_backward1(WeightSource source, const WeightViews* baked) {
   const Dims d(config_);
-  KernelBuilder kb("sdpa_backward1", config_, source, baked, {{WeightId::kWo, true}}, d.Q + 2 * d.KV + d.D);
+  const AttentionTaps taps = attention_taps(config_);
+  KernelBuilder kb("sdpa_backward1", config_, source, baked, {{WeightId::kWo, true}},
+                   {{"dx2", d.D}, {"attention_taps", taps.channels}});
   mil::Builder& b = kb.b();
-  Value* q4 = split_heads(b, kb.activation(0, d.Q), d.heads, d.hd);
-  Value* k4 = expand_kv(b, split_heads(b, kb.activation(d.Q, d.KV), d.kv_heads, d.hd), d.group);
-  Value* v4 = expand_kv(b, split_heads(b, kb.activation(d.Q + d.KV, d.KV), d.kv_heads, d.hd), d.group);
-  Value* da = split_heads(b, kb.linear({WeightId::kWo, true}, kb.activation(d.Q + 2 * d.KV, d.D)), d.heads, d.hd);
+  Value* q4 = split_heads(b, kb.activation(taps.q, d.Q, 1), d.heads, d.hd);
+  Value* k4 = expand_kv(b, split_heads(b, kb.activation(taps.k, d.KV, 1), d.kv_heads, d.hd), d.group);
+  Value* v4 = expand_kv(b, split_heads(b, kb.activation(taps.v, d.KV, 1), d.kv_heads, d.hd), d.group);
+  Value* da = split_heads(b, kb.linear({WeightId::kWo, true}, kb.activation(0, d.D)), d.heads, d.hd);
   Value* probs = attention_probs(b, q4, k4, mask(kb));             // [1, heads, S(t), S(s)]
   Value* dv = reduce_kv(b, b.matmul(da, probs), d.group);           // [1, kv_heads, hd, S(s)]
   Value* dp = b.matmul(da, v4, true, false);                        // [1, heads, S(t), S(s)]
@@ -123,12 +154,15 @@ Expected<KernelProgram> KernelGenerator::sdpa_backward1(WeightSource source, con
 
 Expected<KernelProgram> KernelGenerator::sdpa_backward2() {
   const Dims d(config_);
-  KernelBuilder kb("sdpa_backward2", config_, WeightSource::kStreamed, nullptr, {}, 2 * d.SC + d.Q + d.KV);
+  const Sdpa1Outputs s1 = sdpa_backward1_outputs(config_);
+  const AttentionTaps taps = attention_taps(config_);
+  KernelBuilder kb("sdpa_backward2", config_, WeightSource::kStreamed, nullptr, {},
+                   {{"sdpa1_out", s1.channels}, {"attention_taps", taps.channels}});
   mil::Builder& b = kb.b();
-  Value* p = b.reshape(kb.activation(0, d.SC), {1, d.heads, d.S, d.S});
-  Value* dp = b.reshape(kb.activation(d.SC, d.SC), {1, d.heads, d.S, d.S});
-  Value* q4 = split_heads(b, kb.activation(2 * d.SC, d.Q), d.heads, d.hd);
-  Value* k4 = split_heads(b, kb.activation(2 * d.SC + d.Q, d.KV), d.kv_heads, d.hd);
+  Value* p = b.reshape(kb.activation(s1.probs, d.SC), {1, d.heads, d.S, d.S});
+  Value* dp = b.reshape(kb.activation(s1.dp, d.SC), {1, d.heads, d.S, d.S});
+  Value* q4 = split_heads(b, kb.activation(taps.q, d.Q, 1), d.heads, d.hd);
+  Value* k4 = split_heads(b, kb.activation(taps.k, d.KV, 1), d.kv_heads, d.hd);
   // Softmax backward, then the 1/sqrt(hd) scale: dS = P * (dP - sum_s P * dP) / sqrt(hd).
   Value* row = b.reduce_sum(b.mul(p, dp), {3}, true);
   Value* ds = b.mul(b.mul(p, b.sub(dp, row)), 1.0 / std::sqrt(static_cast<double>(d.hd)));
@@ -141,7 +175,7 @@ Expected<KernelProgram> KernelGenerator::sdpa_backward2() {
 Expected<KernelProgram> KernelGenerator::rmsnorm_backward(WeightId norm, WeightSource source,
                                                           const WeightViews* baked) {
   const int64_t D = weight_shape(config_, norm).rows;
-  KernelBuilder kb("rmsnorm_backward", config_, source, baked, {{norm}}, 2 * D);
+  KernelBuilder kb("rmsnorm_backward", config_, source, baked, {{norm}}, {{"x", 2 * D}});
   mil::Builder& b = kb.b();
   Value* x = kb.activation(D, D);
   Value* g = b.mul(kb.activation(0, D), kb.scale(norm));
@@ -152,37 +186,37 @@ Expected<KernelProgram> KernelGenerator::rmsnorm_backward(WeightId norm, WeightS
 }
 
 Expected<KernelProgram> KernelGenerator::final_rmsnorm(WeightSource source, const WeightViews* baked) {
-  KernelBuilder kb("final_rmsnorm", config_, source, baked, {{WeightId::kRmsFinal}}, config_.dim);
+  KernelBuilder kb("final_rmsnorm", config_, source, baked, {{WeightId::kRmsFinal}}, {{"x", config_.dim}});
   return kb.finish({rmsnorm(kb.b(), kb.activation(0, config_.dim), kb.scale(WeightId::kRmsFinal), 1,
                             config_.norm_eps)});
 }
 
 Expected<KernelProgram> KernelGenerator::classifier_forward(WeightSource source, const WeightViews* baked) {
-  KernelBuilder kb("classifier_forward", config_, source, baked, {{WeightId::kEmbedding}}, config_.dim);
+  KernelBuilder kb("classifier_forward", config_, source, baked, {{WeightId::kEmbedding}}, {{"x", config_.dim}});
   return kb.finish({kb.linear({WeightId::kEmbedding}, kb.activation(0, config_.dim))});
 }
 
 Expected<KernelProgram> KernelGenerator::classifier_backward(WeightSource source, const WeightViews* baked) {
   KernelBuilder kb("classifier_backward", config_, source, baked, {{WeightId::kEmbedding, true}},
-                   config_.vocab_size);
+                   {{"x", config_.vocab_size}});
   return kb.finish({kb.linear({WeightId::kEmbedding, true}, kb.activation(0, config_.vocab_size))});
 }
 
 Expected<KernelProgram> KernelGenerator::softmax_vocab() {
-  KernelBuilder kb("softmax_vocab", config_, WeightSource::kStreamed, nullptr, {}, config_.vocab_size);
+  KernelBuilder kb("softmax_vocab", config_, WeightSource::kStreamed, nullptr, {}, {{"x", config_.vocab_size}});
   return kb.finish({kb.b().softmax(kb.activation(0, config_.vocab_size), 1)});
 }
 
 Expected<KernelProgram> KernelGenerator::qkv_projection(WeightSource source, const WeightViews* baked) {
   KernelBuilder kb("qkv_projection", config_, source, baked, {{WeightId::kWq}, {WeightId::kWk}, {WeightId::kWv}},
-                   config_.dim);
+                   {{"x", config_.dim}});
   Value* x = kb.activation(0, config_.dim);
   return kb.finish({kb.linear({WeightId::kWq}, x), kb.linear({WeightId::kWk}, x), kb.linear({WeightId::kWv}, x)},
                    true);
 }
 
 Expected<KernelProgram> KernelGenerator::ffn_up(WeightSource source, const WeightViews* baked) {
-  KernelBuilder kb("ffn_up", config_, source, baked, {{WeightId::kW1}, {WeightId::kW3}}, config_.dim);
+  KernelBuilder kb("ffn_up", config_, source, baked, {{WeightId::kW1}, {WeightId::kW3}}, {{"x", config_.dim}});
   Value* x = kb.activation(0, config_.dim);
   return kb.finish({kb.linear({WeightId::kW1}, x), kb.linear({WeightId::kW3}, x)}, true);
 }

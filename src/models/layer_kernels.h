@@ -2,8 +2,10 @@
 // helpers (ane_mil_gen.h, ane_rmsnorm_bwd.h, ane_classifier.h), grouped-query attention,
 // RoPE and Qwen3's per-head q/k RMSNorm, all built with the typed Builder.
 //
-// Every kernel takes one fp16 activation input [1, C_in, 1, S] and returns one fp16 output
-// [1, C_out, 1, S] (channel-first; S = config.seq_len). With WeightSource::kStreamed each
+// Every kernel takes fp16 activation inputs [1, C_in, 1, S] and returns one fp16 output
+// [1, C_out, 1, S] (channel-first; S = config.seq_len). Input 0 is written by the caller; the
+// backward kernels' input 1 (and sdpa_backward2's input 0) is another kernel's output taken
+// whole, so the trainer binds that surface instead of copying parts of it. With WeightSource::kStreamed each
 // weight it reads is a further fp16 input (KernelProgram::streamed lists them; bind a surface
 // per layer, or write them with write_streamed_weights), so one compiled kernel serves every
 // layer; with kBaked the weights are MILBlob constants taken from `baked` at generation time.
@@ -27,6 +29,22 @@ namespace ane::models {
 
 class KernelBuilder;
 
+// Channel offsets in the forward kernels' outputs (their taps) and in sdpa_backward1's, which
+// the backward kernels read whole and the trainer reads in place.
+struct AttentionTaps {
+  int64_t o, q, k, v, attn, xnorm, q_raw, k_raw;  // q_raw, k_raw only with qk_norm
+  int64_t channels;
+};
+AttentionTaps attention_taps(const ModelConfig& config);
+struct FfnTaps {
+  int64_t out, h1, h3, gated, xnorm, channels;
+};
+FfnTaps ffn_taps(const ModelConfig& config);
+struct Sdpa1Outputs {
+  int64_t dv, probs, dp, channels;
+};
+Sdpa1Outputs sdpa_backward1_outputs(const ModelConfig& config);
+
 // One generator per model shape. It caches the causal-mask blob (built on first use), so it
 // is not thread-safe; the programs it returns own (shares of) everything they refer to.
 class KernelGenerator {
@@ -42,16 +60,18 @@ class KernelGenerator {
   // in x2 [D] -> concat(ffn_out [D], h1 [H], h3 [H], silu_out [H], x2norm [D]).
   // Weights: rms_ffn, w1, w3, w2.
   Expected<KernelProgram> ffn_forward(WeightSource source, const WeightViews* baked = nullptr);
-  // in concat(dffn [D], h1 [H], h3 [H]) -> concat(dx [D], dh1 [H], dh3 [H]); dx is the
+  // in dffn [D], ffn_forward's output (h1, h3) -> concat(dx [D], dh1 [H], dh3 [H]); dx is the
   // gradient at x2norm. Weights: w2^T, w1^T, w3^T.
   Expected<KernelProgram> ffn_backward(WeightSource source, const WeightViews* baked = nullptr);
-  // in concat(dq [Q], dk [KV], dv [KV]) -> dx [D] (at xnorm). Weights: wq^T, wk^T, wv^T.
+  // in concat(dq [Q], dk [KV]), sdpa_backward1's output (dV) -> dx [D] (at xnorm).
+  // Weights: wq^T, wk^T, wv^T.
   Expected<KernelProgram> qkv_backward(WeightSource source, const WeightViews* baked = nullptr);
-  // in concat(Q [Q], K [KV], V [KV], dx2 [D]) -> concat(dV [KV], probs [SC], dP [SC]); probs and
-  // dP are [n_heads, S(t), S(s)] flattened to [SC, S]. Weights: wo^T.
+  // in dx2 [D], attention_forward's output (Q, K, V) -> concat(dV [KV], probs [SC], dP [SC]);
+  // probs and dP are [n_heads, S(t), S(s)] flattened to [SC, S]. Weights: wo^T.
   Expected<KernelProgram> sdpa_backward1(WeightSource source, const WeightViews* baked = nullptr);
-  // in concat(probs [SC], dP [SC], Q [Q], K [KV]) -> concat(dq [Q], dk [KV]): gradients at q and
-  // k before RoPE (after the per-head norm when qk_norm). No weights.
+  // in sdpa_backward1's output (probs, dP), attention_forward's output (Q, K) ->
+  // concat(dq [Q], dk [KV]): gradients at q and k before RoPE (after the per-head norm when
+  // qk_norm). No weights.
   Expected<KernelProgram> sdpa_backward2();
 
   // --- helpers (ane_rmsnorm_bwd.h, ane_classifier.h) ------------------------------------

@@ -140,9 +140,8 @@ Expected<Kernel*> KernelSet::get(LayerKernel kind, int layer) {
   if (pipeline_ == Pipeline::kDynamic && has_weights(kind) && bound_layer_[ki] != layer) {
     if (weight_surfaces_.empty()) return invalid_argument("kernel set: weights not loaded");
     const std::vector<std::shared_ptr<Surface>>& surfaces = weight_surfaces_[static_cast<size_t>(layer)];
-    const std::vector<models::StreamedWeight>& streamed = layouts_[ki].streamed;
-    for (size_t i = 0; i < streamed.size(); ++i) {
-      ANE_RETURN_IF_ERROR(k->bind_input(1 + i, surfaces[static_cast<size_t>(streamed[i].id)]));
+    for (const models::StreamedWeight& s : layouts_[ki].streamed) {
+      ANE_RETURN_IF_ERROR(k->bind_input(s.input, surfaces[static_cast<size_t>(s.id)]));
     }
     bound_layer_[ki] = layer;
   }

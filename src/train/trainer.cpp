@@ -6,6 +6,7 @@
 
 #include "backends/cpu/blas.h"
 #include "core/timer.h"
+#include "models/layer_kernels.h"
 #include "train/cpu_ops.h"
 
 namespace ane::train {
@@ -210,7 +211,7 @@ Expected<double> Trainer::classifier_loss(std::span<const uint16_t> targets, boo
 Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
   const ModelConfig& c = weights_.config;
   const int64_t D = c.dim, H = c.hidden_dim, S = c.seq_len, Q = static_cast<int64_t>(c.q_dim()),
-                KV = static_cast<int64_t>(c.kv_dim()), SC = static_cast<int64_t>(c.score_channels());
+                KV = static_cast<int64_t>(c.kv_dim());
   const size_t lz = z(layer);
   const float alpha = static_cast<float>(options_.residual_scale), eps = static_cast<float>(c.norm_eps);
   const float beta = gemm_gradient_beta();
@@ -220,10 +221,9 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
   const KernelLayout& al = kernels_->layout(LayerKernel::kAttentionForward);
   const KernelLayout& fl = kernels_->layout(LayerKernel::kFfnForward);
   const std::span<const half_bits> att = halves_of(std::as_const(*b.att[lz])), ffn = halves_of(std::as_const(*b.ffn[lz]));
-  // Attention taps: o [D], Q [Q], K [KV], V [KV], attn [Q], xnorm [D] (, q_raw [Q], k_raw [KV]).
-  const int64_t a_q = D, a_attn = D + Q + 2 * KV, a_xn = a_attn + Q, a_qraw = a_xn + D, a_kraw = a_qraw + Q;
-  // FFN taps: ffn_out [D], h1 [H], h3 [H], silu_out [H], x2norm [D].
-  const int64_t f_h1 = D, f_gated = D + 2 * H, f_xn2 = D + 3 * H;
+  const models::AttentionTaps at = models::attention_taps(c);
+  const models::FfnTaps ft = models::ffn_taps(c);
+  const models::Sdpa1Outputs s1o = models::sdpa_backward1_outputs(c);
 
   // FFN backward: dffn = a * dy at the branch output.
   std::vector<float>& dffn = b.dscaled;
@@ -232,15 +232,15 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
     ANE_ASSIGN_OR_RETURN(Kernel * k, kernels_->get(LayerKernel::kFfnBackward, layer));
     const KernelLayout& kl = kernels_->layout(LayerKernel::kFfnBackward);
     ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*k), kl.input, 0, dffn, S, &pool_));
-    ANE_RETURN_IF_ERROR(models::copy_channels(input_halves(*k), kl.input, D, ffn, fl.output, f_h1, 2 * H, S));
+    ANE_RETURN_IF_ERROR(k->bind_input(1, b.ffn[lz]));
     ANE_RETURN_IF_ERROR(run_kernel(LayerKernel::kFfnBackward, layer).status());
     const ScopedTime t(times_.cpu);
     const std::span<const half_bits> out = output_halves(*k);
     ANE_RETURN_IF_ERROR(models::read_channels(out, kl.output, 0, b.dxn, S, &pool_));
     ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef dh1, surface_rows(out, kl.output, D, H, S));
     ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef dh3, surface_rows(out, kl.output, D + H, H, S));
-    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef gated, surface_rows(ffn, fl.output, f_gated, H, S));
-    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef xn2, surface_rows(ffn, fl.output, f_xn2, D, S));
+    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef gated, surface_rows(ffn, fl.output, ft.gated, H, S));
+    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef xn2, surface_rows(ffn, fl.output, ft.xnorm, D, S));
     weight_grad(g.w2, rows_of(dffn, S), gated, D, H, S, beta, pool_);
     weight_grad(g.w1, dh1, xn2, H, D, S, beta, pool_);
     weight_grad(g.w3, dh3, xn2, H, D, S, beta, pool_);
@@ -253,19 +253,19 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
   for (size_t i = 0; i < d_o.size(); ++i) d_o[i] = alpha * b.dx2[i];
   ANE_ASSIGN_OR_RETURN(Kernel * s1, kernels_->get(LayerKernel::kSdpaBackward1, layer));
   const KernelLayout& s1l = kernels_->layout(LayerKernel::kSdpaBackward1);
-  ANE_RETURN_IF_ERROR(models::copy_channels(input_halves(*s1), s1l.input, 0, att, al.output, a_q, Q + 2 * KV, S));
-  ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*s1), s1l.input, Q + 2 * KV, d_o, S, &pool_));
+  ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*s1), s1l.input, 0, d_o, S, &pool_));
+  ANE_RETURN_IF_ERROR(s1->bind_input(1, b.att[lz]));
   ANE_RETURN_IF_ERROR(run_kernel(LayerKernel::kSdpaBackward1, layer).status());
   {
     const ScopedTime t(times_.cpu);
-    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef attn, surface_rows(att, al.output, a_attn, Q, S));
+    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef attn, surface_rows(att, al.output, at.attn, Q, S));
     weight_grad(g.wo, rows_of(d_o, S), attn, D, Q, S, beta, pool_);
   }
   ANE_ASSIGN_OR_RETURN(Kernel * s2, kernels_->get(LayerKernel::kSdpaBackward2, layer));
   const KernelLayout& s2l = kernels_->layout(LayerKernel::kSdpaBackward2);
   const std::span<const half_bits> s1_out = output_halves(*s1);
-  ANE_RETURN_IF_ERROR(models::copy_channels(input_halves(*s2), s2l.input, 0, s1_out, s1l.output, KV, 2 * SC, S));
-  ANE_RETURN_IF_ERROR(models::copy_channels(input_halves(*s2), s2l.input, 2 * SC, att, al.output, a_q, Q + KV, S));
+  ANE_RETURN_IF_ERROR(s2->bind_input(0, s1->output(0)));
+  ANE_RETURN_IF_ERROR(s2->bind_input(1, b.att[lz]));
   ANE_RETURN_IF_ERROR(run_kernel(LayerKernel::kSdpaBackward2, layer).status());
   {
     const ScopedTime t(times_.cpu);
@@ -273,8 +273,8 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
     ANE_RETURN_IF_ERROR(models::read_channels(s2_out, s2l.output, 0, b.dq, S, &pool_));
     ANE_RETURN_IF_ERROR(models::read_channels(s2_out, s2l.output, Q, b.dk, S, &pool_));
     if (c.qk_norm) {  // back through the per-head norms, to the raw projections
-      ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, a_qraw, b.q_raw, S, &pool_));
-      ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, a_kraw, b.k_raw, S, &pool_));
+      ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, at.q_raw, b.q_raw, S, &pool_));
+      ANE_RETURN_IF_ERROR(models::read_channels(att, al.output, at.k_raw, b.k_raw, S, &pool_));
       const size_t block = z(c.head_dim) * z(S);
       auto heads = [&](std::vector<float>& d, const std::vector<float>& raw, const std::vector<float>& nw,
                        std::vector<float>& dnw, int n_heads) {
@@ -288,8 +288,8 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
       heads(b.dq, b.q_raw, w.q_norm, g.q_norm, c.n_heads);
       heads(b.dk, b.k_raw, w.k_norm, g.k_norm, c.n_kv_heads);
     }
-    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef xn, surface_rows(att, al.output, a_xn, D, S));
-    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef dv, surface_rows(s1_out, s1l.output, 0, KV, S));
+    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef xn, surface_rows(att, al.output, at.xnorm, D, S));
+    ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef dv, surface_rows(s1_out, s1l.output, s1o.dv, KV, S));
     weight_grad(g.wq, rows_of(b.dq, S), xn, Q, D, S, beta, pool_);
     weight_grad(g.wk, rows_of(b.dk, S), xn, KV, D, S, beta, pool_);
     weight_grad(g.wv, dv, xn, KV, D, S, beta, pool_);
@@ -298,7 +298,7 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
   const KernelLayout& ql = kernels_->layout(LayerKernel::kQkvBackward);
   ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*qb), ql.input, 0, b.dq, S, &pool_));
   ANE_RETURN_IF_ERROR(models::write_channels(input_halves(*qb), ql.input, Q, b.dk, S, &pool_));
-  ANE_RETURN_IF_ERROR(models::copy_channels(input_halves(*qb), ql.input, Q + KV, s1_out, s1l.output, 0, KV, S));
+  ANE_RETURN_IF_ERROR(qb->bind_input(1, s1->output(0)));
   ANE_RETURN_IF_ERROR(run_kernel(LayerKernel::kQkvBackward, layer).status());
   const ScopedTime t(times_.cpu);
   ANE_RETURN_IF_ERROR(models::read_channels(output_halves(*qb), ql.output, 0, b.dxn, S, &pool_));

@@ -53,7 +53,7 @@ struct TrainerTimes {
   double cpu = 0;        // CPU ops and GEMMs between kernels
   double optimizer = 0;  // clip + AdamW
   double compile = 0;    // compiling kernels (static pipeline reloads)
-  double streaming = 0;  // packing weights into the dynamic pipeline's kernel inputs
+  double streaming = 0;  // converting weights into the dynamic pipeline's fp16 surfaces (load/resume; AdamW writes them after updates)
 };
 
 class Trainer {
