@@ -165,28 +165,33 @@ Value* rmsnorm(mil::Builder& b, Value* x, Value* w, int64_t axis, double eps) {
 
 RopeTables rope_tables(mil::Builder& b, const ModelConfig& config) {
   const int64_t hd = config.head_dim, S = config.seq_len;
-  std::vector<float> cos_t(static_cast<size_t>(hd * S)), sin_t(cos_t.size()), rot(static_cast<size_t>(hd * hd));
+  std::vector<float> cos_t(static_cast<size_t>(hd * S)), sin_t(cos_t.size());
   for (int64_t i = 0; i < hd; ++i) {
     const double freq = std::pow(config.rope_theta, -static_cast<double>(i - i % 2) / static_cast<double>(hd));
+    const double sign = i % 2 == 0 ? -1.0 : 1.0;  // (R x)[2i] = -x[2i+1], (R x)[2i+1] = x[2i]
     for (int64_t p = 0; p < S; ++p) {
       cos_t[static_cast<size_t>(i * S + p)] = static_cast<float>(std::cos(static_cast<double>(p) * freq));
-      sin_t[static_cast<size_t>(i * S + p)] = static_cast<float>(std::sin(static_cast<double>(p) * freq));
+      sin_t[static_cast<size_t>(i * S + p)] = static_cast<float>(sign * std::sin(static_cast<double>(p) * freq));
     }
-  }
-  for (int64_t i = 0; i + 1 < hd; i += 2) {
-    rot[static_cast<size_t>(i * hd + i + 1)] = -1.0f;  // (R x)[2i] = -x[2i+1]
-    rot[static_cast<size_t>((i + 1) * hd + i)] = 1.0f;  // (R x)[2i+1] = x[2i]
   }
   RopeTables t;
   t.cos = b.const_tensor("rope_cos", mil::Constant::float_tensor(DType::kFp16, {1, 1, hd, S}, cos_t));
   t.sin = b.const_tensor("rope_sin", mil::Constant::float_tensor(DType::kFp16, {1, 1, hd, S}, sin_t));
-  t.rot = b.const_tensor("rope_rot", mil::Constant::float_tensor(DType::kFp16, {hd, hd}, rot));
   return t;
 }
 
+Value* swap_pairs(mil::Builder& b, Value* x4) {
+  if (!b.ok()) return x4;
+  const auto& s = x4->type.shape;
+  const std::vector<Value*> halves = b.split(b.reshape(x4, {s[0], s[1], s[2] / 2, 2, s[3]}), 3, 2);
+  return b.reshape(b.concat(3, {halves[1], halves[0]}), s);
+}
+
 Value* rope(mil::Builder& b, Value* q4, const RopeTables& t, bool inverse) {
-  if (!inverse) return b.add(b.mul(q4, t.cos), b.mul(b.matmul(t.rot, q4), t.sin));
-  return b.sub(b.mul(q4, t.cos), b.matmul(t.rot, b.mul(q4, t.sin)));
+  // R q = swap_pairs(q) * (-1, +1, -1, ...), the sign folded into the sin table; the backward
+  // R^T g = -R g uses swap_pairs(g * sin) = swap_pairs(g) * sin, as each pair shares its angle.
+  Value* rotated = b.mul(swap_pairs(b, q4), t.sin);
+  return inverse ? b.sub(b.mul(q4, t.cos), rotated) : b.add(b.mul(q4, t.cos), rotated);
 }
 
 Value* split_heads(mil::Builder& b, Value* x, int64_t heads, int64_t head_dim) {

@@ -82,14 +82,16 @@ class KernelBuilder {
 // x * rsqrt(mean(x^2 over `axis`) + eps) * w; w broadcasts against x.
 Value* rmsnorm(mil::Builder& b, Value* x, Value* w, int64_t axis, double eps);
 // RoPE constants (fp16): cos, sin [1, 1, head_dim, S] at positions 0..S-1 (pair i uses angle
-// pos * theta^(-2i/head_dim) on channels 2i and 2i+1) and the pair rotation R [hd, hd],
-// (R x)[2i] = -x[2i+1], (R x)[2i+1] = x[2i]. Make them once per kernel.
+// pos * theta^(-2i/head_dim) on channels 2i and 2i+1), sin negated on the even channels: the
+// rotation R of each pair, (R x)[2i] = -x[2i+1], (R x)[2i+1] = x[2i], is swap_pairs(x) * sin
+// without a matmul. Make them once per kernel.
 struct RopeTables {
   Value* cos = nullptr;
   Value* sin = nullptr;
-  Value* rot = nullptr;
 };
 RopeTables rope_tables(mil::Builder& b, const ModelConfig& config);
+// x4 [1, heads, head_dim, S] with channels 2i and 2i+1 of each head exchanged (split + concat).
+Value* swap_pairs(mil::Builder& b, Value* x4);
 // q4 [1, heads, head_dim, S] rotated as llama2.c does: q * cos + (R q) * sin. `inverse` applies
 // the transpose (the backward of the rotation): g * cos - R (g * sin).
 Value* rope(mil::Builder& b, Value* q4, const RopeTables& tables, bool inverse);

@@ -232,6 +232,10 @@ TEST(CpuOps, ShapeOps) {
     Value* c = b.concat(axis, {b.mul(x, 2.0), y, x});
     b.output(c);
     for (Value* part : b.split(b.add(c, 1.0), axis, 1)) b.output(part);
+    // Strided splits: two halves along the axis, and every position of another axis alone.
+    for (Value* part : b.split(b.add(b.concat(axis, {c, y}), 1.0), axis, 2)) b.output(part);
+    const int64_t other = pick(rng, 0, rank - 1);
+    for (Value* part : b.split(b.mul(x, 3.0), other, s[static_cast<size_t>(other)])) b.output(part);
   });
   check("slices/tile/gather", [](Builder& b, std::mt19937& rng) {
     const Shape s = random_shape(rng, 1, 4);

@@ -1,7 +1,7 @@
-// Shape family: transpose, slice_by_size and concat as strided copies planned at compile
-// time (reshape, expand_dims, squeeze and identity are views and never get here; concat
-// inputs written in place by their producers -- taps -- are not copied). The other shape
-// ops (split, slice_by_index, tile, gather) run through the reference kernels.
+// Shape family: transpose, slice_by_size, split and concat as strided copies planned at
+// compile time (reshape, expand_dims, squeeze and identity are views and never get here;
+// concat inputs written in place by their producers -- taps -- are not copied). The other
+// shape ops (slice_by_index, tile, gather) run through the reference kernels.
 #include <array>
 #include <cstring>
 #include <string>
@@ -137,10 +137,30 @@ Expected<StepFn> lower_concat(const mil::Op& op, LowerCtx& ctx) {
   return copies_step(op, std::move(plans));
 }
 
+// Each output is the next block along the axis: one strided copy per output.
+Expected<StepFn> lower_split(const mil::Op& op, LowerCtx& ctx) {
+  const mil::Value* x = ctx.arg(op, "x");
+  ANE_ASSIGN_OR_RETURN(int64_t raw, ref::int_arg(op, "axis"));
+  ANE_ASSIGN_OR_RETURN(int axis, ref::axis_arg_value(op, "axis", raw, x->type.rank()));
+  const Shape xs = row_major(x->type.shape);
+  std::vector<CopyPlan> plans;
+  int64_t at = 0;
+  for (const mil::Value* out : op.outputs) {
+    CopyPlan plan;
+    if (!make_plan(out->type.shape, xs, row_major(out->type.shape), plan)) return too_deep(op);
+    plan.src = ctx.data(x) + at * xs[static_cast<size_t>(axis)];
+    plan.dst = ctx.mutable_data(out);
+    plans.push_back(plan);
+    at += out->type.shape[static_cast<size_t>(axis)];
+  }
+  return copies_step(op, std::move(plans));
+}
+
 constexpr FamilyEntry kShapeOps[] = {
     {"transpose", lower_transpose},
     {"slice_by_size", lower_slice_by_size},
     {"concat", lower_concat},
+    {"split", lower_split},
 };
 
 }  // namespace
