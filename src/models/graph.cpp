@@ -151,7 +151,7 @@ Expected<KernelProgram> KernelBuilder::finish(const std::vector<Value*>& taps, b
   k.seq = seq_;
   for (const Placed& p : placed_) {
     if (source_ != WeightSource::kStreamed) continue;
-    k.streamed.push_back(p.streamed);  // input 1 + i, in placement order
+    k.streamed.push_back(p.streamed);  // inputs after the activation inputs, in placement order
     k.inputs.push_back(p.streamed.type);
   }
   return k;

@@ -85,7 +85,8 @@ void adamw_update(std::span<float> w, std::span<const float> g, std::span<float>
 }
 
 Expected<float> cross_entropy(std::span<float> dlogits, std::span<const float> logits,
-                              std::span<const uint16_t> targets, int V, int S, float grad_scale) {
+                              std::span<const uint16_t> targets, int V, int S, float grad_scale,
+                              ThreadPool* pool) {
   for (int s = 0; s < S; ++s) {
     if (targets[z(s)] >= V) {
       return invalid_argument("cross_entropy: target " + std::to_string(targets[z(s)]) + " at position " +
@@ -93,7 +94,7 @@ Expected<float> cross_entropy(std::span<float> dlogits, std::span<const float> l
     }
   }
   // The column softmax through the cpu backend's vectorised kernel: dlogits = p.
-  cpu::kernels().softmax(logits.data(), dlogits.data(), V, S);
+  cpu::softmax_columns(logits.data(), dlogits.data(), V, S, pool);
   const float inv_s = grad_scale / static_cast<float>(S);
   double loss = 0.0;
   for (int s = 0; s < S; ++s) {
@@ -108,7 +109,14 @@ Expected<float> cross_entropy(std::span<float> dlogits, std::span<const float> l
       loss += std::log(sum) + mx - logits[i];
     }
   }
-  for (float& d : dlogits.first(z(V) * z(S))) d *= inv_s;
+  auto scale_rows = [&](size_t begin, size_t end) {
+    for (float& d : dlogits.subspan(begin * z(S), (end - begin) * z(S))) d *= inv_s;
+  };
+  if (pool != nullptr) {
+    pool->parallel_for(z(V), 256, scale_rows);
+  } else {
+    scale_rows(0, z(V));
+  }
   for (int s = 0; s < S; ++s) dlogits[z(targets[z(s)]) * z(S) + z(s)] -= inv_s;
   return static_cast<float>(loss / S);
 }

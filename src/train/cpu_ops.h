@@ -35,9 +35,11 @@ void adamw_update(std::span<float> w, std::span<const float> g, std::span<float>
 
 // Mean cross-entropy over S positions of logits [V, S]; writes dlogits [V, S] =
 // grad_scale * (softmax - onehot(target)) / S (grad_scale: the loss scale, folded into the
-// pass that scales by 1/S). Targets out of [0, V) are an error.
+// pass that scales by 1/S). Targets out of [0, V) are an error. With a pool, the softmax and
+// the scaling run in parallel over columns and rows.
 Expected<float> cross_entropy(std::span<float> dlogits, std::span<const float> logits,
-                              std::span<const uint16_t> targets, int V, int S, float grad_scale = 1.0f);
+                              std::span<const uint16_t> targets, int V, int S, float grad_scale = 1.0f,
+                              ThreadPool* pool = nullptr);
 
 // x [dim, S] = embedding[tokens[s]] (embedding [V, dim]).
 Status embed_lookup(std::span<float> x, std::span<const float> embedding, std::span<const uint16_t> tokens, int V,

@@ -199,7 +199,7 @@ Expected<double> Trainer::classifier_loss(std::span<const uint16_t> targets, boo
   cpu::sgemm({wc.data(), D, 1}, {b.xf.data(), S, 1}, b.logits.data(), S, V, S, D, 0.0f, &pool_);
   // dlogits carry the loss scale from here on (the kernels see fp16 gradients)
   ANE_ASSIGN_OR_RETURN(float loss, cross_entropy(b.dlogits, b.logits, targets, c.vocab_size, c.seq_len,
-                                                 static_cast<float>(scaler_.scale())));
+                                                 static_cast<float>(scaler_.scale()), &pool_));
   if (!backward) return static_cast<double>(loss);
   std::vector<float>& dwc = c.shared_classifier ? grads_.embedding : grads_.classifier;
   cpu::sgemm({b.dlogits.data(), S, 1}, {b.xf.data(), 1, S}, dwc.data(), D, V, D, S, gemm_gradient_beta(), &pool_);

@@ -173,6 +173,22 @@ TEST(CpuOps, CrossEntropyMatchesDefinition) {
   EXPECT_NEAR(*far_loss, far_want, 1e-5 * far_want);
   EXPECT_GT(*far_loss, 120.0 / S);
 
+  // On a pool (the softmax shared out in column blocks, the scaling in row blocks): the same
+  // bits, over a vocabulary and positions that leave partial blocks.
+  {
+    const int big_v = 1500, big_s = 70;
+    const auto big = randn(size_t(big_v * big_s), 11, 0.0f, 3.0f);
+    std::vector<uint16_t> big_targets(big_s);
+    for (int s = 0; s < big_s; ++s) big_targets[size_t(s)] = uint16_t((s * 37) % big_v);
+    std::vector<float> serial(big.size()), pooled(big.size());
+    ThreadPool pool(3);
+    auto a = cross_entropy(serial, big, big_targets, big_v, big_s, 8.0f);
+    auto b = cross_entropy(pooled, big, big_targets, big_v, big_s, 8.0f, &pool);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(*a, *b);
+    EXPECT_EQ(serial, pooled);
+  }
+
   targets[3] = V;
   auto bad = cross_entropy(dl, logits, targets, V, S);
   ASSERT_FALSE(bad.ok());

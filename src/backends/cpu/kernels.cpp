@@ -1,6 +1,8 @@
 // The one place the kernel variant is chosen: AVX2 when the CPU has AVX2, FMA and F16C.
 #include "backends/cpu/kernels.h"
 
+#include <algorithm>
+
 #include "core/cpu_features.h"
 
 namespace ane::cpu {
@@ -15,6 +17,20 @@ const Kernels& kernels() {
     return f.avx2 && f.fma && f.f16c ? avx2::table() : portable::table();
   }();
   return chosen;
+}
+
+void softmax_columns(const float* x, float* y, int64_t n, int64_t inner, ThreadPool* pool) {
+  constexpr int64_t kBlock = 32;  // columns per task: 128-byte runs of each row
+  const int64_t blocks = (inner + kBlock - 1) / kBlock;
+  const Kernels& k = kernels();
+  auto run = [&](size_t begin, size_t end) {
+    for (size_t blk = begin; blk < end; ++blk) {
+      const int64_t c0 = static_cast<int64_t>(blk) * kBlock;
+      k.softmax(x + c0, y + c0, n, std::min(kBlock, inner - c0), inner);
+    }
+  };
+  if (pool == nullptr || blocks < 2 || n * inner < (int64_t{1} << 14)) return run(0, static_cast<size_t>(blocks));
+  pool->parallel_for(static_cast<size_t>(blocks), 1, run);
 }
 
 }  // namespace ane::cpu

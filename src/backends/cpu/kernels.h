@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "core/thread_pool.h"
+
 namespace ane::cpu {
 
 // The elementwise ops a fused group can hold. Binary ops combine the running value `acc`
@@ -34,8 +36,9 @@ struct Kernels {
              bool acc_is_rhs);
   // x[i] = the nearest fp16 value (ties to even, overflow to inf, fp16 subnormals).
   void (*round_fp16)(float* x, int64_t n);
-  // y[k, i] = softmax over k of x[k, i], k < n, i < inner (row k at x + k * inner).
-  void (*softmax)(const float* x, float* y, int64_t n, int64_t inner);
+  // y[k, i] = softmax over k of x[k, i], k < n, i < inner (row k at x + k * row_stride,
+  // row_stride >= inner; y alike).
+  void (*softmax)(const float* x, float* y, int64_t n, int64_t inner, int64_t row_stride);
   // y[i] = reduce over k < n of x[k * inner + i], i < inner.
   void (*reduce)(ReduceKind kind, const float* x, float* y, int64_t n, int64_t inner);
   // y[k, i] = (x[k, i] - mean_i) / sqrt(var_i + eps) * gamma[k] + beta[k] (gamma/beta may be null).
@@ -50,5 +53,10 @@ struct Kernels {
 
 const Kernels& kernels();
 const Kernels& portable_kernels();  // for tests: the other path, also on AVX2 machines
+
+// kernels().softmax over a contiguous [n, inner] block, its columns shared out over `pool`
+// (null: this thread) in blocks of whole cache lines: a softmax over channels has a single
+// outer block (the classifier's [V, S] logits, a [1, C, 1, S] channel softmax).
+void softmax_columns(const float* x, float* y, int64_t n, int64_t inner, ThreadPool* pool);
 
 }  // namespace ane::cpu

@@ -80,7 +80,11 @@ Expected<StepFn> lower_softmax(const mil::Op& op, LowerCtx& ctx) {
   const Kernels* k = &ctx.k();
   Runtime* rt = &ctx.runtime();
   return StepFn([=] {
-    auto one = [&](int64_t o) { k->softmax(xp + o * b.n * b.inner, yp + o * b.n * b.inner, b.n, b.inner); };
+    if (b.outer == 1) {  // one block: share out its columns instead
+      softmax_columns(xp, yp, b.n, b.inner, rt->threads() > 1 ? &rt->pool : nullptr);
+      return Status();
+    }
+    auto one = [&](int64_t o) { k->softmax(xp + o * b.n * b.inner, yp + o * b.n * b.inner, b.n, b.inner, b.inner); };
     for_outer(*rt, b, &one);
     return Status();
   });
