@@ -47,6 +47,7 @@ struct KernelProgram {
   // MIL path ("@model_path/weights/x.bin") -> file bytes (the mask blob is shared).
   std::map<std::string, std::shared_ptr<const std::vector<uint8_t>>> weight_files;
   std::vector<mil::TensorType> inputs;     // activations fp16 [1, C, 1, seq], then the streamed weights
+                                           // (matmul_kernel's differ: fp32 W, then x)
   std::vector<mil::TensorType> outputs;    // fp16 [1, C_out, 1, seq]
   int64_t seq = 0;                         // activation columns
   std::vector<StreamedWeight> streamed;    // empty for baked kernels
