@@ -5,6 +5,9 @@
 //   BM_Sgemm/shape/{0,1,2}        the training step's GEMM shapes: cpu::sgemm (BLIS's
 //                                 micro-kernel, our packing and threads) / bli_sgemm_ex with
 //                                 BLIS's own threads / cpu::sgemm with A in fp16
+//   BM_PackPanels/panel/layout    packing a 768 x 768 fp16 weight into the micro-kernel's
+//                                 6- or 16-row panels (one thread), its rows read along k
+//                                 (layout 0, W) or across (1, W^T): ns per packed value
 //   BM_CompileLayer               compile a Stories110M layer's kernels with baked weights;
 //                                 target < 1 s
 //   BM_ParallelForRoundTrip       one parallel_for over two threads with no work: the cost a
@@ -21,6 +24,7 @@
 
 #include "backends/cpu/blas.h"
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/kernels.h"
 #include "core/fp16.h"
 #include "core/cpu_features.h"
 #include "core/thread_pool.h"
@@ -134,6 +138,34 @@ void BM_Sgemm(benchmark::State& state) {
   set_gflops(state, 2.0 * static_cast<double>(s.m * s.n * s.k));
 }
 
+// As sgemm packs A and B: 256-deep k blocks, every panel of the block.
+void BM_PackPanels(benchmark::State& state) {
+  constexpr int64_t kDim = 768, kDepth = 256;
+  const int64_t panel = state.range(0);
+  const bool across = state.range(1) == 1;
+  const std::vector<float> w = random_floats(static_cast<size_t>(kDim * kDim));
+  std::vector<ane::half_bits> w16(w.size());
+  ane::floats_to_halves(w16.data(), w.data(), w.size());
+  std::vector<float> packed(static_cast<size_t>(panel * kDepth));
+  const ane::cpu::Kernels& k = ane::cpu::kernels();
+  for (auto _ : state) {
+    for (int64_t p0 = 0; p0 < kDim; p0 += kDepth) {
+      for (int64_t i0 = 0; i0 + panel <= kDim; i0 += panel) {
+        ane::cpu::PackSource src;
+        src.rs = across ? 1 : kDim;
+        src.cs = across ? kDim : 1;
+        src.halves = w16.data() + i0 * src.rs + p0 * src.cs;
+        k.pack_panel(packed.data(), panel, src, panel, kDepth);
+        benchmark::DoNotOptimize(packed.data());
+      }
+    }
+  }
+  const double values = static_cast<double>((kDim / panel) * panel * kDim);
+  // Inverted rate: seconds per (values * 1e-9), i.e. ns per value.
+  state.counters["ns/value"] = benchmark::Counter(
+      values * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
 void BM_EngineConv(benchmark::State& state) {
   const ConvShape s = kShapes[state.range(0)];
   Builder b;
@@ -238,6 +270,7 @@ BENCHMARK(BM_Sgemm)->Apply([](benchmark::internal::Benchmark* b) {
     for (int64_t impl = 0; impl < 3; ++impl) b->Args({shape, impl});
   }
 })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
+BENCHMARK(BM_PackPanels)->Args({6, 0})->Args({6, 1})->Args({16, 0})->Args({16, 1})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_CompileLayer)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(BM_RunLayer)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(BM_ParallelForRoundTrip)->Unit(benchmark::kMicrosecond)->UseRealTime();

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "core/fp16.h"
-#include "models/half_packing.h"
 
 namespace {
 
@@ -71,15 +70,14 @@ void BM_PackWeight(benchmark::State& state) {
   const bool transpose = state.range(0) == 1;
   std::vector<std::vector<float>> weights(kMatrices, std::vector<float>(kRows * kCols));
   for (auto& w : weights) w.assign(w.size(), 0.5f);
-  const int64_t stride = transpose ? kRows : kCols;
-  std::vector<ane::half_bits> surface(static_cast<size_t>((transpose ? kCols : kRows) * stride));
+  std::vector<ane::half_bits> surface(static_cast<size_t>(kRows * kCols));
   size_t next = 0;
   for (auto _ : state) {
     const std::vector<float>& w = weights[next++ % kMatrices];
-    if (transpose) {
-      ane::models::pack_halves(surface.data(), stride, w, kCols, kRows, true);  // M = W^T
+    if (transpose) {  // W^T [kCols, kRows]
+      ane::floats_to_halves_transposed(surface.data(), kRows, w.data(), kCols, kCols, kRows);
     } else {
-      ane::models::pack_halves(surface.data(), stride, w, kRows, kCols, false);
+      ane::floats_to_halves(surface.data(), w.data(), w.size());
     }
     benchmark::DoNotOptimize(surface.data());
   }

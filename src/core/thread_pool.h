@@ -38,9 +38,8 @@ class ThreadPool {
 
   // Calls fn(begin, end) over disjoint chunks covering [0, n). Chunks are at least `grain`
   // long, so small loops stay on the calling thread. Chunk c runs on thread c (the caller is
-  // thread 0). Not re-entrant: fn must not
-  // call parallel_for on the same pool. fn is called through a pointer, never copied, so
-  // starting a job allocates nothing whatever fn captures.
+  // thread 0). Not re-entrant: fn must not call parallel_for on the same pool. fn is called
+  // through a pointer, never copied, so starting a job allocates nothing whatever fn captures.
   template <typename Fn>
   void parallel_for(size_t n, size_t grain, Fn&& fn) {
     using F = std::remove_reference_t<Fn>;
@@ -65,5 +64,13 @@ class ThreadPool {
   std::atomic<unsigned> generation_{0};
   bool stop_ = false;
 };
+
+// pool->parallel_for, or fn(0, n) on this thread when there is no pool (callers whose pool
+// is optional).
+template <typename Fn>
+void parallel_for(ThreadPool* pool, size_t n, size_t grain, Fn&& fn) {
+  if (pool == nullptr) return fn(size_t{0}, n);
+  pool->parallel_for(n, grain, fn);
+}
 
 }  // namespace ane

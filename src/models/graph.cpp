@@ -4,7 +4,7 @@
 #include <string>
 #include <utility>
 
-#include "models/half_packing.h"
+#include "core/fp16.h"
 
 namespace ane::models {
 namespace {
@@ -62,9 +62,9 @@ void KernelBuilder::place_baked(const std::vector<WeightUse>& uses, const Weight
     const std::span<const float> src = w.get(use.id);
     std::vector<half_bits> halves(src.size());
     if (use.transposed) {  // the blob holds W^T [cols, rows]
-      pack_halves(halves.data(), ws.rows, src, ws.cols, ws.rows, /*transpose=*/true);
+      floats_to_halves_transposed(halves.data(), ws.rows, src.data(), ws.cols, ws.cols, ws.rows);
     } else {
-      pack_halves(halves.data(), ws.cols, src, ws.rows, ws.cols, /*transpose=*/false);
+      floats_to_halves(halves.data(), src.data(), src.size());
     }
     placed_.push_back({use, {}, blob_.add_fp16(halves)});
   }

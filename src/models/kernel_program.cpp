@@ -50,13 +50,10 @@ Expected<int64_t> channel_block(const mil::TensorType& type, size_t surface_elem
 template <typename Fn>
 void for_channels(int64_t channels, int64_t seq, ThreadPool* pool, Fn&& fn) {
   constexpr int64_t kParallelValues = int64_t{1} << 16;
-  if (pool == nullptr || channels * seq < kParallelValues) {
-    for (int64_t c = 0; c < channels; ++c) fn(c);
-    return;
-  }
-  pool->parallel_for(static_cast<size_t>(channels), 1, [&](size_t b, size_t e) {
-    for (size_t c = b; c < e; ++c) fn(static_cast<int64_t>(c));
-  });
+  parallel_for(channels * seq < kParallelValues ? nullptr : pool, static_cast<size_t>(channels), 1,
+               [&](size_t b, size_t e) {
+                 for (size_t c = b; c < e; ++c) fn(static_cast<int64_t>(c));
+               });
 }
 
 }  // namespace
@@ -119,6 +116,14 @@ mil::TensorType streamed_weight_type(const ModelConfig& config, WeightId id) {
   return mil::TensorType{mil::DType::kFp16, {1, w.rows, 1, w.cols}};
 }
 
+std::span<half_bits> halves_of(Surface& s) {
+  return {reinterpret_cast<half_bits*>(s.data()), s.size() / sizeof(half_bits)};
+}
+
+std::span<const half_bits> halves_of(const Surface& s) {
+  return {reinterpret_cast<const half_bits*>(s.data()), s.size() / sizeof(half_bits)};
+}
+
 Status write_weight(std::span<half_bits> surface, std::span<const float> w, ThreadPool* pool) {
   if (surface.size() != w.size()) {
     return invalid_argument("weight of " + std::to_string(w.size()) + " floats for a surface of " +
@@ -139,8 +144,7 @@ Status write_streamed_weights(const KernelLayout& layout, const WeightViews& wei
   for (const StreamedWeight& s : layout.streamed) {
     std::shared_ptr<Surface> surface = kernel.input(s.input);
     if (surface == nullptr) return invalid_argument("kernel '" + layout.name + "' has no input " + std::to_string(s.input));
-    const std::span<half_bits> halves{reinterpret_cast<half_bits*>(surface->data()), surface->size() / sizeof(half_bits)};
-    if (Status st = write_weight(halves, weights.get(s.id), pool); !st.ok()) {
+    if (Status st = write_weight(halves_of(*surface), weights.get(s.id), pool); !st.ok()) {
       return st.error().with_context("kernel '" + layout.name + "': weight " + std::string(weight_name(s.id)));
     }
   }

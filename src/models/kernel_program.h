@@ -60,6 +60,10 @@ struct KernelProgram {
 // Compiles `kernel` (its program is consumed) with surface sizes from its types.
 Expected<std::unique_ptr<Kernel>> compile_kernel(Engine& engine, KernelProgram&& kernel);
 
+// An fp16 surface's values.
+std::span<half_bits> halves_of(Surface& s);
+std::span<const half_bits> halves_of(const Surface& s);
+
 // Converts fp32 weight `w` into `surface` (fp16, of streamed_weight_type's size). With a pool
 // the conversion runs in parallel.
 Status write_weight(std::span<half_bits> surface, std::span<const float> w, ThreadPool* pool = nullptr);

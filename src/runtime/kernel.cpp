@@ -82,9 +82,11 @@ std::shared_ptr<Surface> Kernel::output(size_t idx) const {
   return idx < outputs_.size() ? outputs_[idx] : nullptr;
 }
 
-Status Kernel::bind(std::vector<std::shared_ptr<Surface>>& slots, const std::vector<std::shared_ptr<Surface>>& other_side,
-                    const char* what, size_t idx, std::shared_ptr<Surface> surface) {
+Status Kernel::bind(bool output, size_t idx, std::shared_ptr<Surface> surface) {
   std::lock_guard guard(mu_);
+  std::vector<std::shared_ptr<Surface>>& slots = output ? outputs_ : inputs_;
+  const std::vector<std::shared_ptr<Surface>>& other_side = output ? inputs_ : outputs_;
+  const char* what = output ? "output" : "input";
   ANE_RETURN_IF_ERROR(check_index(idx, slots.size(), what));
   const std::string where = "kernel '" + name_ + "': " + what + " " + std::to_string(idx) + ": ";
   if (!surface) return invalid_argument(where + "cannot bind a null surface");
@@ -95,10 +97,9 @@ Status Kernel::bind(std::vector<std::shared_ptr<Surface>>& slots, const std::vec
                             " bytes)");
   }
   if (std::find(other_side.begin(), other_side.end(), surface) != other_side.end()) {
-    return invalid_argument(where + "the surface is already one of this kernel's " +
-                            (&other_side == &outputs_ ? "outputs" : "inputs"));
+    return invalid_argument(where + "the surface is already one of this kernel's " + (output ? "inputs" : "outputs"));
   }
-  if (&slots == &outputs_) {  // two outputs in one surface would overwrite each other
+  if (output) {  // two outputs in one surface would overwrite each other
     for (size_t j = 0; j < slots.size(); ++j) {
       if (j != idx && slots[j] == surface) return invalid_argument(where + "the surface is already output " + std::to_string(j));
     }
@@ -108,13 +109,9 @@ Status Kernel::bind(std::vector<std::shared_ptr<Surface>>& slots, const std::vec
   return {};
 }
 
-Status Kernel::bind_input(size_t idx, std::shared_ptr<Surface> surface) {
-  return bind(inputs_, outputs_, "input", idx, std::move(surface));
-}
+Status Kernel::bind_input(size_t idx, std::shared_ptr<Surface> surface) { return bind(false, idx, std::move(surface)); }
 
-Status Kernel::bind_output(size_t idx, std::shared_ptr<Surface> surface) {
-  return bind(outputs_, inputs_, "output", idx, std::move(surface));
-}
+Status Kernel::bind_output(size_t idx, std::shared_ptr<Surface> surface) { return bind(true, idx, std::move(surface)); }
 
 Status Kernel::write_input(size_t idx, std::span<const uint8_t> bytes) {
   std::lock_guard guard(mu_);

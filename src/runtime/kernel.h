@@ -76,9 +76,8 @@ class Kernel {
  private:
   // Recomputes the byte views and lock order of the bound surfaces (after any binding).
   void rebind();
-  // bind_input / bind_output: `slots` is inputs_ or outputs_, `other_side` the other one.
-  Status bind(std::vector<std::shared_ptr<Surface>>& slots, const std::vector<std::shared_ptr<Surface>>& other_side,
-              const char* what, size_t idx, std::shared_ptr<Surface> surface);
+  // bind_input (output false) and bind_output.
+  Status bind(bool output, size_t idx, std::shared_ptr<Surface> surface);
   template <typename Body>
   Status execute(Body&& body);
 

@@ -18,8 +18,8 @@ constexpr const char* kUsage =
     "usage: ane kernels [--config NAME|FILE] -o DIR\n\n"
     "Writes the six fused layer kernels the trainer's dynamic pipeline compiles for a model shape\n"
     "(default stories15M) as DIR/<kernel>.mil, with the weight blobs they reference in\n"
-    "DIR/weights/. Their weights are streamed in the input's extra columns, so each runs on its\n"
-    "own, e.g. `ane mil bench DIR/ffn_backward.mil --weights DIR`.\n";
+    "DIR/weights/. Their weights are inputs of their own (after the activation inputs), so each\n"
+    "runs on its own, e.g. `ane mil bench DIR/ffn_backward.mil --weights DIR`.\n";
 
 Status write_kernel(const std::string& dir, const models::KernelProgram& k) {
   const std::string text = k.text();

@@ -112,11 +112,7 @@ Expected<float> cross_entropy(std::span<float> dlogits, std::span<const float> l
   auto scale_rows = [&](size_t begin, size_t end) {
     for (float& d : dlogits.subspan(begin * z(S), (end - begin) * z(S))) d *= inv_s;
   };
-  if (pool != nullptr) {
-    pool->parallel_for(z(V), 256, scale_rows);
-  } else {
-    scale_rows(0, z(V));
-  }
+  parallel_for(pool, z(V), 256, scale_rows);
   for (int s = 0; s < S; ++s) dlogits[z(targets[z(s)]) * z(S) + z(s)] -= inv_s;
   return static_cast<float>(loss / S);
 }

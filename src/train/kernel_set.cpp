@@ -10,7 +10,6 @@ namespace {
 
 bool has_weights(LayerKernel k) { return k != LayerKernel::kSdpaBackward2; }
 
-
 }  // namespace
 
 Expected<models::KernelProgram> generate_layer_kernel(models::KernelGenerator& gen, LayerKernel kind,
@@ -32,14 +31,6 @@ models::WeightViews layer_views(const ModelWeights& w, int layer) {
   const LayerWeights& l = w.layers[static_cast<size_t>(layer)];
   return {l.rms_att, l.wq, l.wk, l.wv, l.wo, l.rms_ffn, l.w1, l.w2, l.w3, l.q_norm, l.k_norm,
           w.rms_final, w.embedding};
-}
-
-std::span<half_bits> halves_of(Surface& s) {
-  return {reinterpret_cast<half_bits*>(s.data()), s.size() / sizeof(half_bits)};
-}
-
-std::span<const half_bits> halves_of(const Surface& s) {
-  return {reinterpret_cast<const half_bits*>(s.data()), s.size() / sizeof(half_bits)};
 }
 
 std::span<half_bits> input_halves(Kernel& k) { return halves_of(*k.input(0)); }
@@ -97,25 +88,25 @@ Status KernelSet::load_weights(const ModelWeights& weights, bool halves_current)
   if (pipeline_ == Pipeline::kStatic) return compile_all(&weights);
   if (halves_current && !weight_surfaces_.empty()) return {};
   const Timer timer;
-  weight_surfaces_.resize(static_cast<size_t>(config_.n_layers));
-  for (int l = 0; l < config_.n_layers; ++l) {
-    const models::WeightViews views = layer_views(weights, l);
-    std::vector<std::shared_ptr<Surface>>& surfaces = weight_surfaces_[static_cast<size_t>(l)];
-    std::vector<bool> written;  // a weight read by several kernels is converted once
-    for (const KernelLayout& layout : layouts_) {
-      for (const models::StreamedWeight& s : layout.streamed) {
-        const auto id = static_cast<size_t>(s.id);
-        if (written.size() <= id) written.resize(id + 1);
-        if (written[id]) continue;
-        written[id] = true;
-        if (surfaces.size() <= id) surfaces.resize(id + 1);
-        if (surfaces[id] == nullptr) surfaces[id] = Surface::create(s.type);
-        ANE_RETURN_IF_ERROR(models::write_weight(halves_of(*surfaces[id]), views.get(s.id), pool_));
-      }
-    }
+  if (weight_surfaces_.empty()) create_weight_surfaces();
+  for (const HalfCopy& c : half_copies(weights)) {
+    ANE_RETURN_IF_ERROR(models::write_weight(c.halves, {c.source, c.halves.size()}, pool_));
   }
   streaming_ms_ += timer.ms();
   return {};
+}
+
+void KernelSet::create_weight_surfaces() {
+  weight_surfaces_.resize(static_cast<size_t>(config_.n_layers));
+  for (std::vector<std::shared_ptr<Surface>>& surfaces : weight_surfaces_) {
+    for (const KernelLayout& layout : layouts_) {
+      for (const models::StreamedWeight& s : layout.streamed) {  // a weight several kernels read: one surface
+        const auto id = static_cast<size_t>(s.id);
+        if (surfaces.size() <= id) surfaces.resize(id + 1);
+        if (surfaces[id] == nullptr) surfaces[id] = Surface::create(s.type);
+      }
+    }
+  }
 }
 
 std::vector<HalfCopy> KernelSet::half_copies(const ModelWeights& weights) const {

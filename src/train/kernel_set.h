@@ -85,6 +85,8 @@ class KernelSet {
   KernelSet(Engine& engine, ModelConfig config, Pipeline pipeline, ThreadPool* pool)
       : engine_(engine), config_(std::move(config)), pipeline_(pipeline), pool_(pool) {}
   Status compile_all(const ModelWeights* baked);
+  // Dynamic: one fp16 surface per layer and weight some kernel streams.
+  void create_weight_surfaces();
 
   Engine& engine_;
   ModelConfig config_;
@@ -100,9 +102,8 @@ class KernelSet {
   double streaming_ms_ = 0;
 };
 
-// Typed access to fp16 surfaces, and to a kernel's input 0 and output 0.
-std::span<half_bits> halves_of(Surface& s);
-std::span<const half_bits> halves_of(const Surface& s);
+// Typed access to a kernel's input 0 and output 0 (models::halves_of for any surface).
+using models::halves_of;
 std::span<half_bits> input_halves(Kernel& k);
 std::span<const half_bits> output_halves(const Kernel& k);
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <utility>
 
 #include "core/fp16.h"
 #include "mil/parser.h"
@@ -102,7 +103,7 @@ struct RunnableKernel {
   // Writes the activations back to back from channel 0, runs, returns the output [C_out, S].
   std::vector<float> run(const std::vector<const Vec*>& acts) {
     auto surface = kernel->input(0);
-    std::span<half_bits> in_halves{reinterpret_cast<half_bits*>(surface->data()), surface->size() / 2};
+    const std::span<half_bits> in_halves = models::halves_of(*surface);
     int64_t ch = 0;
     for (const Vec* a : acts) {
       const std::vector<float> f = to_float(*a);
@@ -114,7 +115,7 @@ struct RunnableKernel {
     EXPECT_TRUE(s.ok()) << layout.name << ": " << s.to_string();
     auto o = kernel->output(0);
     std::vector<float> out_f(static_cast<size_t>(layout.output.shape[1] * layout.seq));
-    Status r = models::read_channels({reinterpret_cast<const half_bits*>(o->data()), o->size() / 2}, layout.output, 0,
+    Status r = models::read_channels(models::halves_of(std::as_const(*o)), layout.output, 0,
                                      out_f, layout.seq);
     EXPECT_TRUE(r.ok()) << r.to_string();
     return out_f;

@@ -3,6 +3,7 @@
 // are fp16 values, so the only differences are fp16 constants (RoPE tables, eps) and the fp16
 // rounding of the outputs.
 #include <gtest/gtest.h>
+#include <utility>
 
 #include "harness.h"
 #include "models/layer_kernels.h"
@@ -111,7 +112,7 @@ TEST_P(KernelTest, FusedProjectionsMatchReference) {
   ASSERT_TRUE(k.ok()) << k.error().to_string();
   // Input 0: x; streamed weights in inputs 1, 2.
   auto in = (*k)->input(0);
-  std::span<half_bits> halves{reinterpret_cast<half_bits*>(in->data()), in->size() / 2};
+  const std::span<half_bits> halves = models::halves_of(*in);
   ASSERT_TRUE(models::write_channels(halves, in->type(), 0, to_float(x), S).ok());
   if (source == WeightSource::kStreamed) {
     auto again = gen.ffn_up(source, nullptr);
@@ -122,7 +123,7 @@ TEST_P(KernelTest, FusedProjectionsMatchReference) {
   for (size_t o = 0; o < 2; ++o) {
     auto out = (*k)->output(o);
     std::vector<float> got(sz(H));
-    ASSERT_TRUE(models::read_channels({reinterpret_cast<const half_bits*>(out->data()), out->size() / 2},
+    ASSERT_TRUE(models::read_channels(models::halves_of(std::as_const(*out)),
                                       out->type(), 0, got, S).ok());
     const Vec& wm = o == 0 ? w.layer.w1 : w.layer.w3;
     EXPECT_LT(rel_err(got, 0, reference::matvec(wm, x, H, D, S)), kTol);

@@ -29,8 +29,7 @@ void softmax_columns(const float* x, float* y, int64_t n, int64_t inner, ThreadP
       k.softmax(x + c0, y + c0, n, std::min(kBlock, inner - c0), inner);
     }
   };
-  if (pool == nullptr || blocks < 2 || n * inner < (int64_t{1} << 14)) return run(0, static_cast<size_t>(blocks));
-  pool->parallel_for(static_cast<size_t>(blocks), 1, run);
+  parallel_for(n * inner < (int64_t{1} << 14) ? nullptr : pool, static_cast<size_t>(blocks), 1, run);
 }
 
 }  // namespace ane::cpu
