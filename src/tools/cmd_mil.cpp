@@ -39,9 +39,10 @@ constexpr const char* kMilHelp =
     "      declared dtype); --out receives output j (.npy writes the declared dtype and shape,\n"
     "      any other name raw bytes); without --out a summary of each output is printed\n"
     "  bench PROG.mil [--weights DIR] [--in FILE]... [--reps N] [--function F]\n"
-    "             [--backend ref|cpu] [--precision fp32|fp16] [--threads N]\n"
+    "             [--backend ref|cpu] [--precision fp32|fp16] [--threads N] [--cold]\n"
     "      time N runs (default 20; random inputs unless --in): median ms, GFLOP/s, GB/s,\n"
-    "      and the per-step breakdown of the compiled plan\n"
+    "      and the per-step breakdown of the compiled plan; --cold evicts the caches before\n"
+    "      each run, as a kernel inside a training step finds them\n"
     "\n"
     "--weights DIR: every *.bin file in DIR (or in DIR/weights) is available to BLOBFILE as\n"
     "@model_path/weights/NAME.bin.\n";
@@ -373,7 +374,22 @@ double median(std::vector<double> v) {
   return v.empty() ? 0.0 : v[v.size() / 2];
 }
 
+// Writes a buffer larger than any last-level cache so the next run finds its weights and
+// surfaces in memory, not in cache.
+class CacheEvictor {
+ public:
+  explicit CacheEvictor(bool enabled) : buffer_(enabled ? kBytes : 0) {}
+  void evict() {
+    for (size_t i = 0; i < buffer_.size(); i += 64) buffer_[i] = static_cast<char>(buffer_[i] + 1);
+  }
+
+ private:
+  static constexpr size_t kBytes = size_t{256} << 20;
+  std::vector<char> buffer_;
+};
+
 int run_bench(const Args& args) {
+  CacheEvictor caches(args.has("cold"));
   auto reps = args.get_int("reps", 20);
   if (!reps) return report(reps.error());
   if (*reps < 1) return report(invalid_argument("--reps must be at least 1"));
@@ -383,6 +399,7 @@ int run_bench(const Args& args) {
   if (Status s = k.run(); !s) return report(s.error());  // warm-up
   std::vector<double> ms;
   for (long long r = 0; r < *reps; ++r) {
+    caches.evict();
     Timer t;
     if (Status s = k.run(); !s) return report(s.error());
     ms.push_back(t.ms());
@@ -391,6 +408,7 @@ int run_bench(const Args& args) {
   std::vector<std::vector<double>> step_ms;
   std::vector<StepProfile> steps;
   for (int r = 0; r < 5; ++r) {
+    caches.evict();
     if (Status s = k.profile(steps); !s) return report(s.error());
     step_ms.resize(steps.size());
     for (size_t i = 0; i < steps.size(); ++i) step_ms[i].push_back(steps[i].ms);
@@ -417,7 +435,7 @@ int run_bench(const Args& args) {
 }  // namespace
 
 int cmd_mil(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {"weights", "function", "in", "out", "backend", "precision", "threads", "reps"}, {"help"});
+  auto args = Args::parse(argv, {"weights", "function", "in", "out", "backend", "precision", "threads", "reps"}, {"help", "cold"});
   if (!args) return report(args.error());
   const auto& pos = args->positional();
   if (args->has("help") || pos.size() != 2) {
