@@ -109,7 +109,8 @@ struct GemmShape {
 constexpr GemmShape kStepShapes[] = {{768, 256, 768, false, false},  {2048, 256, 768, false, false},
                                      {768, 256, 2048, false, false}, {768, 256, 2048, true, false},
                                      {768, 768, 256, false, true},   {2048, 768, 256, false, true},
-                                     {32000, 256, 768, false, false}, {768, 256, 32000, true, false}};
+                                     {32000, 256, 768, false, false}, {768, 256, 32000, true, false},
+                                     {32000, 768, 256, false, true}};
 
 void BM_Sgemm(benchmark::State& state) {
   const GemmShape s = kStepShapes[state.range(0)];
@@ -266,7 +267,7 @@ BENCHMARK(BM_Chain)->Args({0, 768, 256})->Args({1, 768, 256})->Args({0, 2048, 40
     ->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(0.5);
 // Interleaved (ours, BLIS, ours with fp16 A) per shape.
 BENCHMARK(BM_Sgemm)->Apply([](benchmark::internal::Benchmark* b) {
-  for (int64_t shape = 0; shape < 8; ++shape) {
+  for (int64_t shape = 0; shape < static_cast<int64_t>(std::size(kStepShapes)); ++shape) {
     for (int64_t impl = 0; impl < 3; ++impl) b->Args({shape, impl});
   }
 })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);

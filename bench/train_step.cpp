@@ -71,13 +71,14 @@ int main(int argc, char** argv) {
               median <= 1.3 * flops / peak / 1e6 ? "met" : "not met", median / (flops / peak / 1e6));
   const double n = steps;
   const double kernels_ms = (after.kernels - before.kernels) / n, cpu_ms = (after.cpu - before.cpu) / n,
+               classifier_ms = (after.classifier - before.classifier) / n,
                optimizer_ms = (after.optimizer - before.optimizer) / n, compile_ms = (after.compile - before.compile) / n,
                streaming_ms = (after.streaming - before.streaming) / n;
   const double mean_ms = std::accumulate(ms.begin(), ms.end(), 0.0) / n;
-  std::printf("  per step    kernels %.1f ms, CPU ops and GEMMs %.1f ms, optimizer %.1f ms, compile %.1f ms,\n"
-              "              weight streaming %.1f ms, surfaces and the rest %.1f ms (of the mean step %.1f ms)\n",
-              kernels_ms, cpu_ms, optimizer_ms, compile_ms, streaming_ms,
-              mean_ms - kernels_ms - cpu_ms - optimizer_ms - compile_ms - streaming_ms, mean_ms);
+  std::printf("  per step    kernels %.1f ms, classifier %.1f ms, CPU ops and GEMMs %.1f ms, optimizer %.1f ms,\n"
+              "              compile %.1f ms, weight streaming %.1f ms, surfaces and the rest %.1f ms (of the mean step %.1f ms)\n",
+              kernels_ms, classifier_ms, cpu_ms, optimizer_ms, compile_ms, streaming_ms,
+              mean_ms - kernels_ms - classifier_ms - cpu_ms - optimizer_ms - compile_ms - streaming_ms, mean_ms);
   // Where each layer kernel spends its time (layer 0, inputs as the last step left them).
   train::KernelSet& kernels = t.kernels();
   for (size_t k = 0; k < train::kLayerKernelCount; ++k) {

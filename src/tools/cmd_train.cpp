@@ -194,9 +194,9 @@ class ConsoleDisplay : public train::RunObserver {
     std::printf("train          %.2f s (%.1f ms/step)\n", e.train_ms / 1e3, ms_step);
     std::printf("wall           %.2f s\n", e.wall_ms / 1e3);
     const train::TrainerTimes& t = e.this_process;
-    std::printf("time split     kernels %.2f s, CPU ops and GEMMs %.2f s, optimizer %.2f s, weight streaming %.2f s"
-                " (this process)\n",
-                t.kernels / 1e3, t.cpu / 1e3, t.optimizer / 1e3, t.streaming / 1e3);
+    std::printf("time split     kernels %.2f s, classifier %.2f s, CPU ops and GEMMs %.2f s, optimizer %.2f s,"
+                " weight streaming %.2f s (this process)\n",
+                t.kernels / 1e3, t.classifier / 1e3, t.cpu / 1e3, t.optimizer / 1e3, t.streaming / 1e3);
     if (ms_step > 0) std::printf("achieved       %.1f GFLOP/s\n", e.flops_per_step / (ms_step / 1e3) / 1e9);
     if (e.best_val_loss) std::printf("best val loss  %.4f (ppl %.2f)\n", *e.best_val_loss, std::exp(*e.best_val_loss));
     std::fflush(stdout);

@@ -188,7 +188,7 @@ Status Trainer::forward(std::span<const uint16_t> tokens) {
 }
 
 Expected<double> Trainer::classifier_loss(std::span<const uint16_t> targets, bool backward) {
-  const ScopedTime t(times_.cpu);
+  const ScopedTime t(times_.classifier);
   const ModelConfig& c = weights_.config;
   const int64_t D = c.dim, S = c.seq_len, V = c.vocab_size;
   Buffers& b = *buf_;

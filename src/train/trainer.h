@@ -50,7 +50,8 @@ struct StepReport {
 // Milliseconds spent, by kind, since the trainer was made.
 struct TrainerTimes {
   double kernels = 0;    // running fused kernels
-  double cpu = 0;        // CPU ops and GEMMs between kernels
+  double cpu = 0;        // CPU ops and weight-gradient GEMMs between kernels
+  double classifier = 0; // final norm, classifier GEMMs and cross-entropy
   double optimizer = 0;  // clip + AdamW
   double compile = 0;    // compiling kernels (static pipeline reloads)
   double streaming = 0;  // converting weights into the dynamic pipeline's fp16 surfaces (load/resume; AdamW writes them after updates)
