@@ -8,6 +8,8 @@
 //   BM_PackPanels/panel/layout    packing a 768 x 768 fp16 weight into the micro-kernel's
 //                                 6- or 16-row panels (one thread), its rows read along k
 //                                 (layout 0, W) or across (1, W^T): ns per packed value
+//   BM_SoftmaxColumns             the classifier's softmax over a 32000-row vocabulary, 256
+//                                 positions: GB/s over x read and y written once
 //   BM_CompileLayer               compile a Stories110M layer's kernels with baked weights;
 //                                 target < 1 s
 //   BM_ParallelForRoundTrip       one parallel_for over two threads with no work: the cost a
@@ -227,6 +229,19 @@ std::unique_ptr<ane::mil::Program> layer_program() {
   return p.ok() ? std::move(*p) : nullptr;
 }
 
+// The classifier's softmax over the vocabulary: [32000, 256] logits, a column per position.
+void BM_SoftmaxColumns(benchmark::State& state) {
+  const int64_t n = 32000, inner = 256;
+  std::vector<float> x = random_floats(static_cast<size_t>(n * inner), 8.0f), y(x.size());
+  ane::ThreadPool pool(threads());
+  for (auto _ : state) {
+    ane::cpu::softmax_columns(x.data(), y.data(), n, inner, &pool);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GB/s"] = benchmark::Counter(2.0 * static_cast<double>(x.size() * sizeof(float)),
+                                              benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void BM_CompileLayer(benchmark::State& state) {
   auto p = layer_program();
   auto backend = ane::make_cpu_backend();
@@ -272,6 +287,7 @@ BENCHMARK(BM_Sgemm)->Apply([](benchmark::internal::Benchmark* b) {
   }
 })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
 BENCHMARK(BM_PackPanels)->Args({6, 0})->Args({6, 1})->Args({16, 0})->Args({16, 1})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SoftmaxColumns)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CompileLayer)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(BM_RunLayer)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(BM_ParallelForRoundTrip)->Unit(benchmark::kMicrosecond)->UseRealTime();

@@ -93,15 +93,17 @@ Expected<float> cross_entropy(std::span<float> dlogits, std::span<const float> l
                               std::to_string(s) + " is not below vocab_size " + std::to_string(V));
     }
   }
-  // The column softmax through the cpu backend's vectorised kernel: dlogits = p.
-  cpu::softmax_columns(logits.data(), dlogits.data(), V, S, pool);
+  // The column softmax through the cpu backend's vectorised kernel, scaled as the gradient
+  // wants it: dlogits = p * inv_s.
   const float inv_s = grad_scale / static_cast<float>(S);
+  cpu::softmax_columns(logits.data(), dlogits.data(), V, S, pool, inv_s);
   double loss = 0.0;
   for (int s = 0; s < S; ++s) {
     const size_t i = z(targets[z(s)]) * z(S) + z(s);
     // -log p[target]; where p underflowed, log-sum-exp of the column in double instead.
-    if (dlogits[i] > 1e-30f) {
-      loss -= std::log(static_cast<double>(dlogits[i]));
+    const double p = static_cast<double>(dlogits[i]) / inv_s;
+    if (p > 1e-30) {
+      loss -= std::log(p);
     } else {
       double mx = -INFINITY, sum = 0.0;
       for (int v = 0; v < V; ++v) mx = std::max(mx, static_cast<double>(logits[z(v) * z(S) + z(s)]));
@@ -109,10 +111,6 @@ Expected<float> cross_entropy(std::span<float> dlogits, std::span<const float> l
       loss += std::log(sum) + mx - logits[i];
     }
   }
-  auto scale_rows = [&](size_t begin, size_t end) {
-    for (float& d : dlogits.subspan(begin * z(S), (end - begin) * z(S))) d *= inv_s;
-  };
-  parallel_for(pool, z(V), 256, scale_rows);
   for (int s = 0; s < S; ++s) dlogits[z(targets[z(s)]) * z(S) + z(s)] -= inv_s;
   return static_cast<float>(loss / S);
 }

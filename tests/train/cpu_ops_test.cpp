@@ -173,13 +173,15 @@ TEST(CpuOps, CrossEntropyMatchesDefinition) {
   EXPECT_NEAR(*far_loss, far_want, 1e-5 * far_want);
   EXPECT_GT(*far_loss, 120.0 / S);
 
-  // On a pool (the softmax shared out in column blocks, the scaling in row blocks): the same
-  // bits, over a vocabulary and positions that leave partial blocks.
+  // A vocabulary long enough for the softmax's row ranges (merged statistics), positions
+  // that leave a partial column tile, and a column masked to -inf over its first 1200 rows
+  // (whole ranges with no finite value): against float64, and on a pool the same bits.
   {
-    const int big_v = 1500, big_s = 70;
-    const auto big = randn(size_t(big_v * big_s), 11, 0.0f, 3.0f);
+    const int big_v = 3000, big_s = 270;
+    auto big = randn(size_t(big_v * big_s), 11, 0.0f, 3.0f);
+    for (int v = 0; v < 1200; ++v) big[size_t(v * big_s + 5)] = -INFINITY;
     std::vector<uint16_t> big_targets(big_s);
-    for (int s = 0; s < big_s; ++s) big_targets[size_t(s)] = uint16_t((s * 37) % big_v);
+    for (int s = 0; s < big_s; ++s) big_targets[size_t(s)] = uint16_t(1200 + (s * 37) % (big_v - 1200));
     std::vector<float> serial(big.size()), pooled(big.size());
     ThreadPool pool(3);
     auto a = cross_entropy(serial, big, big_targets, big_v, big_s, 8.0f);
@@ -187,6 +189,19 @@ TEST(CpuOps, CrossEntropyMatchesDefinition) {
     ASSERT_TRUE(a.ok() && b.ok());
     EXPECT_EQ(*a, *b);
     EXPECT_EQ(serial, pooled);
+    double big_want = 0;
+    std::vector<double> big_dl(big.size());
+    for (int s = 0; s < big_s; ++s) {
+      double sum = 0;
+      for (int v = 0; v < big_v; ++v) sum += std::exp(double(big[size_t(v * big_s + s)]));
+      big_want += (std::log(sum) - big[size_t(big_targets[size_t(s)] * big_s + s)]) / big_s;
+      for (int v = 0; v < big_v; ++v) {
+        big_dl[size_t(v * big_s + s)] =
+            8.0 * (std::exp(double(big[size_t(v * big_s + s)])) / sum - (v == big_targets[size_t(s)])) / big_s;
+      }
+    }
+    EXPECT_NEAR(*a, big_want, 1e-5 * big_want);
+    expect_close(serial, big_dl, 1e-5);
   }
 
   targets[3] = V;

@@ -2,6 +2,8 @@
 #include "backends/cpu/kernels.h"
 
 #include <algorithm>
+#include <cmath>
+#include <vector>
 
 #include "core/cpu_features.h"
 
@@ -19,17 +21,51 @@ const Kernels& kernels() {
   return chosen;
 }
 
-void softmax_columns(const float* x, float* y, int64_t n, int64_t inner, ThreadPool* pool) {
-  constexpr int64_t kBlock = 32;  // columns per task: 128-byte runs of each row
-  const int64_t blocks = (inner + kBlock - 1) / kBlock;
+void softmax_columns(const float* x, float* y, int64_t n, int64_t inner, ThreadPool* pool, float scale) {
+  // Items are (column tile, row range); each range's statistics are merged in range order.
+  constexpr int64_t kTileColumns = 256, kMinRangeRows = 512, kMaxRanges = 16;
+  const int64_t ranges = std::clamp<int64_t>(n / kMinRangeRows, 1, kMaxRanges);
+  const int64_t range_rows = (n + ranges - 1) / ranges;
+  const int64_t tiles = (inner + kTileColumns - 1) / kTileColumns;
+  // m then s for every column, per row range: grown once per thread, so running a compiled
+  // softmax allocates nothing after its first run.
+  thread_local std::vector<float> t_stats;
+  t_stats.resize(static_cast<size_t>(2 * ranges * inner));
+  float* stats = t_stats.data();
   const Kernels& k = kernels();
-  auto run = [&](size_t begin, size_t end) {
-    for (size_t blk = begin; blk < end; ++blk) {
-      const int64_t c0 = static_cast<int64_t>(blk) * kBlock;
-      k.softmax(x + c0, y + c0, n, std::min(kBlock, inner - c0), inner);
-    }
+  auto for_items = [&](auto&& fn) {
+    auto run = [&](size_t begin, size_t end) {
+      for (size_t item = begin; item < end; ++item) {
+        const int64_t r = static_cast<int64_t>(item) % ranges, i0 = static_cast<int64_t>(item) / ranges * kTileColumns;
+        const int64_t k0 = r * range_rows;
+        fn(r, i0, k0 * inner + i0, std::min(range_rows, n - k0), std::min(kTileColumns, inner - i0));
+      }
+    };
+    parallel_for(n * inner < (int64_t{1} << 14) ? nullptr : pool, static_cast<size_t>(tiles * ranges), 1, run);
   };
-  parallel_for(n * inner < (int64_t{1} << 14) ? nullptr : pool, static_cast<size_t>(blocks), 1, run);
+  for_items([&](int64_t r, int64_t i0, int64_t offset, int64_t rows, int64_t w) {
+    float* m = stats + 2 * r * inner + i0;
+    float* s = m + inner;
+    std::fill(m, m + w, -INFINITY);
+    std::fill(s, s + w, 0.0f);
+    k.softmax_stats(x + offset, rows, w, inner, m, s);
+  });
+  float* m = stats;
+  float* f = stats + inner;
+  auto rescale = [](float from, float to) { return from == to ? 1.0f : std::exp(from - to); };
+  for (int64_t r = 1; r < ranges; ++r) {
+    const float* mr = stats + 2 * r * inner;
+    const float* sr = mr + inner;
+    for (int64_t i = 0; i < inner; ++i) {
+      const float mx = std::max(m[i], mr[i]);
+      f[i] = f[i] * rescale(m[i], mx) + sr[i] * rescale(mr[i], mx);
+      m[i] = mx;
+    }
+  }
+  for (int64_t i = 0; i < inner; ++i) f[i] = scale / f[i];
+  for_items([&](int64_t, int64_t i0, int64_t offset, int64_t rows, int64_t w) {
+    k.softmax_apply(x + offset, y + offset, rows, w, inner, m + i0, f + i0);
+  });
 }
 
 }  // namespace ane::cpu

@@ -39,6 +39,14 @@ struct Kernels {
   // y[k, i] = softmax over k of x[k, i], k < n, i < inner (row k at x + k * row_stride,
   // row_stride >= inner; y alike).
   void (*softmax)(const float* x, float* y, int64_t n, int64_t inner, int64_t row_stride);
+  // Folds rows k < n (row k at x + k * row_stride) into running per-column softmax
+  // statistics: m[i] the max so far, s[i] the sum of exp(x[k, i] - m[i]) (start them at -inf
+  // and 0). Statistics of separate row ranges merge as m = max(m1, m2),
+  // s = s1 exp(m1 - m) + s2 exp(m2 - m).
+  void (*softmax_stats)(const float* x, int64_t n, int64_t inner, int64_t row_stride, float* m, float* s);
+  // y[k, i] = exp(x[k, i] - m[i]) * f[i] (f = 1 / s gives the softmax).
+  void (*softmax_apply)(const float* x, float* y, int64_t n, int64_t inner, int64_t row_stride, const float* m,
+                        const float* f);
   // y[i] = reduce over k < n of x[k * inner + i], i < inner.
   void (*reduce)(ReduceKind kind, const float* x, float* y, int64_t n, int64_t inner);
   // y[k, i] = (x[k, i] - mean_i) / sqrt(var_i + eps) * gamma[k] + beta[k] (gamma/beta may be null).
@@ -54,9 +62,11 @@ struct Kernels {
 const Kernels& kernels();
 const Kernels& portable_kernels();  // for tests: the other path, also on AVX2 machines
 
-// kernels().softmax over a contiguous [n, inner] block, its columns shared out over `pool`
-// (null: this thread) in blocks of whole cache lines: a softmax over channels has a single
-// outer block (the classifier's [V, S] logits, a [1, C, 1, S] channel softmax).
-void softmax_columns(const float* x, float* y, int64_t n, int64_t inner, ThreadPool* pool);
+// y = scale * softmax over the n rows of a contiguous [n, inner] block, for each column,
+// shared out over `pool` (null: this thread) by row ranges and column tiles: a softmax over
+// channels has a single outer block and long columns (the classifier's [V, S] logits, a
+// [1, C, 1, S] channel softmax). Two passes over x; the row ranges depend on n alone, so the
+// result does not depend on the thread count.
+void softmax_columns(const float* x, float* y, int64_t n, int64_t inner, ThreadPool* pool, float scale = 1.0f);
 
 }  // namespace ane::cpu
