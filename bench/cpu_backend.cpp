@@ -229,6 +229,24 @@ std::unique_ptr<ane::mil::Program> layer_program() {
   return p.ok() ? std::move(*p) : nullptr;
 }
 
+// The attention kernels' per-head products, 12 heads of a [64, 256] Q/K/V (head_dim x seq,
+// fp16 inputs as the taps are) through a compiled plan: 0 scores Qᵀ K [256 x 256 x 64],
+// 1 P V-style [64 x 256 x 256] with the second operand transposed, 2 dV-style [64 x 256 x 256].
+void BM_AttentionHeads(benchmark::State& state) {
+  const int64_t heads = 12, hd = 64, s = 256;
+  const int pattern = static_cast<int>(state.range(0));
+  Builder b;
+  Value* x = b.input("x", {DType::kFp16, pattern == 0 ? std::vector<int64_t>{1, heads, hd, s} : std::vector<int64_t>{1, heads, hd, s}});
+  Value* y = b.input("y", {DType::kFp16, pattern == 0 ? std::vector<int64_t>{1, heads, hd, s} : std::vector<int64_t>{1, heads, s, s}});
+  b.output(pattern == 0 ? b.matmul(x, y, true, false) : b.matmul(x, y, false, pattern == 1));
+  auto p = b.finish();
+  Runner r(*(*p)->functions[0]);
+  for (auto _ : state) {
+    if (!r.run()) state.SkipWithError("run failed");
+  }
+  set_gflops(state, 2.0 * static_cast<double>(heads * hd * s * s));
+}
+
 // The classifier's softmax over the vocabulary: [32000, 256] logits, a column per position.
 void BM_SoftmaxColumns(benchmark::State& state) {
   const int64_t n = 32000, inner = 256;
@@ -287,6 +305,7 @@ BENCHMARK(BM_Sgemm)->Apply([](benchmark::internal::Benchmark* b) {
   }
 })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
 BENCHMARK(BM_PackPanels)->Args({6, 0})->Args({6, 1})->Args({16, 0})->Args({16, 1})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_AttentionHeads)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_SoftmaxColumns)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CompileLayer)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(BM_RunLayer)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
