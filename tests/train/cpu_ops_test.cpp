@@ -139,6 +139,28 @@ TEST(Optimizer, AdamWStepWritesTheFp16CopiesItIsGiven) {
   EXPECT_NE(s.error().message().find("holds 7 values"), std::string::npos) << s.error().message();
 }
 
+// Mean cross-entropy over positions of [v, s] logits in float64 (log-sum-exp of each column
+// minus the target's logit), and its gradient times `scale`.
+struct ReferenceLoss {
+  double loss = 0;
+  std::vector<double> dlogits;
+};
+ReferenceLoss reference_cross_entropy(const std::vector<float>& logits, const std::vector<uint16_t>& targets, int v_size,
+                                      int s_size, double scale = 1.0) {
+  ReferenceLoss r;
+  r.dlogits.resize(logits.size());
+  auto at = [&](int v, int s) { return double(logits[size_t(v * s_size + s)]); };
+  for (int s = 0; s < s_size; ++s) {
+    double sum = 0;
+    for (int v = 0; v < v_size; ++v) sum += std::exp(at(v, s));
+    r.loss += (std::log(sum) - at(targets[size_t(s)], s)) / s_size;
+    for (int v = 0; v < v_size; ++v) {
+      r.dlogits[size_t(v * s_size + s)] = scale * (std::exp(at(v, s)) / sum - (v == targets[size_t(s)])) / s_size;
+    }
+  }
+  return r;
+}
+
 TEST(CpuOps, CrossEntropyMatchesDefinition) {
   const auto logits = randn(V * S, 7, 0.0f, 3.0f);
   std::vector<uint16_t> targets(S);
@@ -146,17 +168,9 @@ TEST(CpuOps, CrossEntropyMatchesDefinition) {
   std::vector<float> dl(logits.size());
   auto loss = cross_entropy(dl, logits, targets, V, S);
   ASSERT_TRUE(loss.ok());
-  double want = 0;
-  std::vector<double> want_dl(logits.size());
-  for (int s = 0; s < S; ++s) {
-    double sum = 0;
-    for (int v = 0; v < V; ++v) sum += std::exp(double(logits[size_t(v * S + s)]));
-    want += (std::log(sum) - logits[size_t(targets[size_t(s)] * S + s)]) / S;
-    for (int v = 0; v < V; ++v)
-      want_dl[size_t(v * S + s)] = (std::exp(double(logits[size_t(v * S + s)])) / sum - (v == targets[size_t(s)])) / S;
-  }
-  EXPECT_NEAR(*loss, want, 1e-5 * want);
-  expect_close(dl, want_dl, 1e-5);
+  const ReferenceLoss want = reference_cross_entropy(logits, targets, V, S);
+  EXPECT_NEAR(*loss, want.loss, 1e-5 * want.loss);
+  expect_close(dl, want.dlogits, 1e-5);
 
   // A target whose probability underflows fp32 (logit 120 below the others): the loss is
   // still the exact log-sum-exp, not inf.
@@ -164,12 +178,7 @@ TEST(CpuOps, CrossEntropyMatchesDefinition) {
   far[size_t(targets[0]) * S] = -120.0f;
   auto far_loss = cross_entropy(dl, far, targets, V, S);
   ASSERT_TRUE(far_loss.ok());
-  double far_want = 0;
-  for (int s = 0; s < S; ++s) {
-    double sum = 0;
-    for (int v = 0; v < V; ++v) sum += std::exp(double(far[size_t(v * S + s)]));
-    far_want += (std::log(sum) - far[size_t(targets[size_t(s)] * S + s)]) / S;
-  }
+  const double far_want = reference_cross_entropy(far, targets, V, S).loss;
   EXPECT_NEAR(*far_loss, far_want, 1e-5 * far_want);
   EXPECT_GT(*far_loss, 120.0 / S);
 
@@ -189,19 +198,9 @@ TEST(CpuOps, CrossEntropyMatchesDefinition) {
     ASSERT_TRUE(a.ok() && b.ok());
     EXPECT_EQ(*a, *b);
     EXPECT_EQ(serial, pooled);
-    double big_want = 0;
-    std::vector<double> big_dl(big.size());
-    for (int s = 0; s < big_s; ++s) {
-      double sum = 0;
-      for (int v = 0; v < big_v; ++v) sum += std::exp(double(big[size_t(v * big_s + s)]));
-      big_want += (std::log(sum) - big[size_t(big_targets[size_t(s)] * big_s + s)]) / big_s;
-      for (int v = 0; v < big_v; ++v) {
-        big_dl[size_t(v * big_s + s)] =
-            8.0 * (std::exp(double(big[size_t(v * big_s + s)])) / sum - (v == big_targets[size_t(s)])) / big_s;
-      }
-    }
-    EXPECT_NEAR(*a, big_want, 1e-5 * big_want);
-    expect_close(serial, big_dl, 1e-5);
+    const ReferenceLoss big_want = reference_cross_entropy(big, big_targets, big_v, big_s, 8.0);
+    EXPECT_NEAR(*a, big_want.loss, 1e-5 * big_want.loss);
+    expect_close(serial, big_want.dlogits, 1e-5);
   }
 
   targets[3] = V;
