@@ -415,9 +415,10 @@ int run_bench(const Args& args) {
   }
   const double t = median(ms);
   const auto& opts = k.compile_options();
-  std::printf("%s: %s backend, %s, %d threads, %lld runs\n", args.positional()[1].c_str(),
+  std::printf("%s: %s backend, %s, %d threads, %lld runs%s\n", args.positional()[1].c_str(),
               p->engine->options().backend.c_str(), opts.precision == Precision::kFp16 ? "fp16" : "fp32",
-              opts.threads > 0 ? opts.threads : default_thread_count(), *reps);
+              opts.threads > 0 ? opts.threads : default_thread_count(), *reps,
+              args.has("cold") ? ", caches evicted before each" : "");
   std::printf("median %.3f ms (min %.3f, max %.3f); %.2f GFLOP/s, %.2f GB/s (%.3f GFLOP, %.1f MB per run)\n", t,
               *std::min_element(ms.begin(), ms.end()), *std::max_element(ms.begin(), ms.end()),
               p->flops / (t * 1e6), p->bytes / (t * 1e6), p->flops / 1e9, p->bytes / 1e6);

@@ -148,6 +148,10 @@ TEST_F(Cli, MilCheckAndBenchReportCostsAndPlan) {
   EXPECT_NE(bench.output.find("median"), std::string::npos) << bench.output;
   EXPECT_NE(bench.output.find("reduce_sum 'ss'"), std::string::npos) << bench.output;
   EXPECT_EQ(run_ane("mil bench " + prog + " --reps 0").exit_code, 1);
+  RunResult cold = run_ane("mil bench " + prog + " --reps 2 --cold");
+  ASSERT_EQ(cold.exit_code, 0) << cold.output;
+  EXPECT_NE(cold.output.find("caches evicted before each"), std::string::npos) << cold.output;
+  EXPECT_NE(cold.output.find("reduce_sum 'ss'"), std::string::npos) << cold.output;
 }
 
 // The trainer's layer kernels, written as MIL files, check and run on their own.
