@@ -87,6 +87,7 @@ void adamw_update(std::span<float> w, std::span<const float> g, std::span<float>
 Expected<float> cross_entropy(std::span<float> dlogits, std::span<const float> logits,
                               std::span<const uint16_t> targets, int V, int S, float grad_scale,
                               ThreadPool* pool) {
+  if (!(grad_scale > 0.0f)) return invalid_argument("cross_entropy: grad_scale must be positive");
   for (int s = 0; s < S; ++s) {
     if (targets[z(s)] >= V) {
       return invalid_argument("cross_entropy: target " + std::to_string(targets[z(s)]) + " at position " +

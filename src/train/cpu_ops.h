@@ -34,9 +34,9 @@ void adamw_update(std::span<float> w, std::span<const float> g, std::span<float>
                   const AdamParams& p, std::span<half_bits> w_half = {});
 
 // Mean cross-entropy over S positions of logits [V, S]; writes dlogits [V, S] =
-// grad_scale * (softmax - onehot(target)) / S (grad_scale: the loss scale, folded into the
-// pass that scales by 1/S). Targets out of [0, V) are an error. With a pool, the softmax and
-// the scaling run in parallel over columns and rows.
+// grad_scale * (softmax - onehot(target)) / S (grad_scale > 0: the loss scale, folded with
+// 1/S into the softmax's write). Targets out of [0, V) and a grad_scale that is not positive
+// are errors. With a pool, the softmax runs in parallel (cpu::softmax_columns).
 Expected<float> cross_entropy(std::span<float> dlogits, std::span<const float> logits,
                               std::span<const uint16_t> targets, int V, int S, float grad_scale = 1.0f,
                               ThreadPool* pool = nullptr);

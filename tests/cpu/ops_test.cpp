@@ -132,6 +132,10 @@ TEST(CpuOps, SoftmaxAnyAxis) {
     const int64_t c = pick(rng, 200, 2600), seq = pick(rng, 70, 300);
     b.output(b.softmax(b.input("x", {DType::kFp32, {1, c, 1, seq}}), 1));
   }, -8.0, 8.0, 2);
+  // One long vector: a single block with a single column.
+  check("vector softmax", [](Builder& b, std::mt19937& rng) {
+    b.output(b.softmax(b.input("x", {DType::kFp32, {pick(rng, 1000, 3000)}}), 0));
+  }, -8.0, 8.0, 2);
 }
 
 TEST(CpuOps, Reductions) {

@@ -203,6 +203,7 @@ TEST(CpuOps, CrossEntropyMatchesDefinition) {
     expect_close(serial, big_want.dlogits, 1e-5);
   }
 
+  EXPECT_FALSE(cross_entropy(dl, logits, targets, V, S, 0.0f).ok());
   targets[3] = V;
   auto bad = cross_entropy(dl, logits, targets, V, S);
   ASSERT_FALSE(bad.ok());

@@ -22,6 +22,14 @@ const Kernels& kernels() {
 }
 
 void softmax_columns(const float* x, float* y, int64_t n, int64_t inner, ThreadPool* pool, float scale) {
+  const Kernels& k = kernels();
+  if (inner == 1) {  // one column is one row
+    k.softmax(x, y, n, 1, 1);
+    if (scale != 1.0f) {
+      for (int64_t i = 0; i < n; ++i) y[i] *= scale;
+    }
+    return;
+  }
   // Items are (column tile, row range); each range's statistics are merged in range order.
   constexpr int64_t kTileColumns = 256, kMinRangeRows = 512, kMaxRanges = 16;
   const int64_t ranges = std::clamp<int64_t>(n / kMinRangeRows, 1, kMaxRanges);
@@ -32,7 +40,6 @@ void softmax_columns(const float* x, float* y, int64_t n, int64_t inner, ThreadP
   thread_local std::vector<float> t_stats;
   t_stats.resize(static_cast<size_t>(2 * ranges * inner));
   float* stats = t_stats.data();
-  const Kernels& k = kernels();
   auto for_items = [&](auto&& fn) {
     auto run = [&](size_t begin, size_t end) {
       for (size_t item = begin; item < end; ++item) {
