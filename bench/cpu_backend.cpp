@@ -236,7 +236,7 @@ void BM_AttentionHeads(benchmark::State& state) {
   const int64_t heads = 12, hd = 64, s = 256;
   const int pattern = static_cast<int>(state.range(0));
   Builder b;
-  Value* x = b.input("x", {DType::kFp16, pattern == 0 ? std::vector<int64_t>{1, heads, hd, s} : std::vector<int64_t>{1, heads, hd, s}});
+  Value* x = b.input("x", {DType::kFp16, {1, heads, hd, s}});
   Value* y = b.input("y", {DType::kFp16, pattern == 0 ? std::vector<int64_t>{1, heads, hd, s} : std::vector<int64_t>{1, heads, s, s}});
   b.output(pattern == 0 ? b.matmul(x, y, true, false) : b.matmul(x, y, false, pattern == 1));
   auto p = b.finish();

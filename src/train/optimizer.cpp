@@ -37,7 +37,7 @@ void for_each_chunk(const ModelWeights& w, ThreadPool& pool, Fn&& fn) {
 
 // Σ x² in double, summed in fp32 columns of 64 lanes over blocks of 4096 values (64 terms a
 // lane, far inside fp32's precision): columns add elementwise, so the loop vectorises without
-// reordering a reduction, and the result does not depend on how the caller splits the work.
+// reordering a reduction. The caller's fixed chunks keep the total thread-count independent.
 double sum_of_squares(std::span<const float> x) {
   constexpr size_t kWidth = 64, kBlock = 4096;
   double total = 0;

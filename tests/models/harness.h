@@ -5,10 +5,10 @@
 #include <cmath>
 #include <memory>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <utility>
 
 #include "core/fp16.h"
 #include "mil/parser.h"

@@ -3,7 +3,6 @@
 // are fp16 values, so the only differences are fp16 constants (RoPE tables, eps) and the fp16
 // rounding of the outputs.
 #include <gtest/gtest.h>
-#include <utility>
 
 #include "harness.h"
 #include "models/layer_kernels.h"

@@ -24,7 +24,7 @@ const Kernels& kernels() {
 void softmax_columns(const float* x, float* y, int64_t n, int64_t inner, ThreadPool* pool, float scale) {
   const Kernels& k = kernels();
   if (inner == 1) {  // one column is one row
-    k.softmax(x, y, n, 1, 1);
+    k.softmax(x, y, n, 1);
     if (scale != 1.0f) {
       for (int64_t i = 0; i < n; ++i) y[i] *= scale;
     }

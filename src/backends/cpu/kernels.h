@@ -36,9 +36,8 @@ struct Kernels {
              bool acc_is_rhs);
   // x[i] = the nearest fp16 value (ties to even, overflow to inf, fp16 subnormals).
   void (*round_fp16)(float* x, int64_t n);
-  // y[k, i] = softmax over k of x[k, i], k < n, i < inner (row k at x + k * row_stride,
-  // row_stride >= inner; y alike).
-  void (*softmax)(const float* x, float* y, int64_t n, int64_t inner, int64_t row_stride);
+  // y[k, i] = softmax over k of x[k, i], k < n, i < inner (row k at x + k * inner).
+  void (*softmax)(const float* x, float* y, int64_t n, int64_t inner);
   // Folds rows k < n (row k at x + k * row_stride) into running per-column softmax
   // statistics: m[i] the max so far, s[i] the sum of exp(x[k, i] - m[i]) (start them at -inf
   // and 0). Statistics of separate row ranges merge as m = max(m1, m2),

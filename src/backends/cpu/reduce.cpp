@@ -84,7 +84,7 @@ Expected<StepFn> lower_softmax(const mil::Op& op, LowerCtx& ctx) {
       softmax_columns(xp, yp, b.n, b.inner, rt->threads() > 1 ? &rt->pool : nullptr);
       return Status();
     }
-    auto one = [&](int64_t o) { k->softmax(xp + o * b.n * b.inner, yp + o * b.n * b.inner, b.n, b.inner, b.inner); };
+    auto one = [&](int64_t o) { k->softmax(xp + o * b.n * b.inner, yp + o * b.n * b.inner, b.n, b.inner); };
     for_outer(*rt, b, &one);
     return Status();
   });
