@@ -10,6 +10,9 @@
 //                                 (layout 0, W) or across (1, W^T): ns per packed value
 //   BM_SoftmaxColumns             the classifier's softmax over a 32000-row vocabulary, 256
 //                                 positions: GB/s over x read and y written once
+//   BM_CausalAttention/skip       softmax(q^T k / 8 + causal mask) v^T over 12 heads of 64,
+//                                 seq 256 (the attention kernel's core), with the masked half
+//                                 skipped (1) or computed (0): GFLOP/s over the full FLOPs
 //   BM_CompileLayer               compile a Stories110M layer's kernels with baked weights;
 //                                 target < 1 s
 //   BM_ParallelForRoundTrip       one parallel_for over two threads with no work: the cost a
@@ -204,6 +207,30 @@ void BM_Chain(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * 3 * c * seq * 4);
 }
 
+void BM_CausalAttention(benchmark::State& state) {
+  constexpr int64_t heads = 12, dim = 64, seq = 256;
+  Builder b;
+  Value* q = b.input("q", {DType::kFp16, {1, heads, dim, seq}});
+  Value* k = b.input("k", {DType::kFp16, {1, heads, dim, seq}});
+  Value* v = b.input("v", {DType::kFp16, {1, heads, dim, seq}});
+  std::vector<float> mask(static_cast<size_t>(seq * seq), 0.0f);
+  for (int64_t i = 0; i < seq; ++i) {
+    for (int64_t j = i + 1; j < seq; ++j) mask[static_cast<size_t>(i * seq + j)] = -65504.0f;
+  }
+  Value* m = b.const_tensor("mask", ane::mil::Constant::float_tensor(DType::kFp16, {1, 1, seq, seq}, mask));
+  Value* p = b.softmax(b.add(b.mul(b.matmul(q, k, true, false), 0.125), m), -1);
+  b.output(b.matmul(v, p, false, true));
+  auto program = b.finish();
+  ane::CpuBackendOptions o;
+  o.skip_masked_attention = state.range(0) == 1;
+  Runner r(*(*program)->functions[0], o);
+  for (auto _ : state) {
+    if (!r.run()) state.SkipWithError("run failed");
+  }
+  state.SetLabel(o.skip_masked_attention ? "skip" : "full");
+  set_gflops(state, 2.0 * 2.0 * heads * dim * seq * seq);
+}
+
 // One Stories110M layer's weight-bearing kernels (dim 768, hidden 2048, seq 256, 12 heads):
 // RMSNorm + q/k/v/o projections + attention, and RMSNorm + w1/w3/w2 with SiLU.
 std::unique_ptr<ane::mil::Program> layer_program() {
@@ -307,6 +334,7 @@ BENCHMARK(BM_Sgemm)->Apply([](benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_PackPanels)->Args({6, 0})->Args({6, 1})->Args({16, 0})->Args({16, 1})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_AttentionHeads)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_SoftmaxColumns)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_CausalAttention)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CompileLayer)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(BM_RunLayer)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(BM_ParallelForRoundTrip)->Unit(benchmark::kMicrosecond)->UseRealTime();

@@ -10,6 +10,7 @@
 #include <numeric>
 #include <random>
 #include <string>
+#include <sys/resource.h>
 #include <vector>
 
 #include "core/timer.h"
@@ -18,6 +19,14 @@
 #include "train/trainer.h"
 
 using namespace ane;
+
+// This process's CPU time (user + system) so far, in ms.
+static double cpu_ms() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto ms = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_usec) / 1e3; };
+  return ms(u.ru_utime) + ms(u.ru_stime);
+}
 
 int main(int argc, char** argv) {
   // Positional arguments only; flags meant for the Google Benchmark programs (`make bench`
@@ -48,14 +57,16 @@ int main(int argc, char** argv) {
   std::vector<uint16_t> window(static_cast<size_t>(config->seq_len + 1));
   std::vector<double> ms;
   train::TrainerTimes before{};
+  double cpu_before = 0;
   for (int s = 0; s <= steps; ++s) {
     for (auto& tok : window) tok = static_cast<uint16_t>(rng() % static_cast<uint64_t>(config->vocab_size));
-    if (s == 1) before = t.times();  // step 0 warms up (first-touch of every buffer)
+    if (s == 1) before = t.times(), cpu_before = cpu_ms();  // step 0 warms up (first-touch of every buffer)
     const Timer timer;
     if (!t.accumulate(window).ok() || !t.step().ok()) return std::fprintf(stderr, "step failed\n"), 1;
     if (s > 0) ms.push_back(timer.ms());
   }
   const train::TrainerTimes after = t.times();
+  const double steps_cpu_ms = cpu_ms() - cpu_before;
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2];
   const double peak = std::max(peak_before, train::measure_peak_gflops(threads));
@@ -63,8 +74,8 @@ int main(int argc, char** argv) {
   const double gflops = flops / (median / 1e3) / 1e9;
   std::printf("%s, seq %d, %d threads, %s pipeline, %d steps\n", config->name.c_str(), config->seq_len, threads,
               is_static ? "static" : "dynamic", steps);
-  std::printf("  step        %.1f ms median (min %.1f), %.0f tokens/s\n", median, ms.front(),
-              config->seq_len / (median / 1e3));
+  std::printf("  step        %.1f ms median (min %.1f), %.0f tokens/s, %.2f of %d cores busy\n", median, ms.front(),
+              config->seq_len / (median / 1e3), steps_cpu_ms / std::accumulate(ms.begin(), ms.end(), 0.0), threads);
   std::printf("  achieved    %.1f GFLOP/s of %.1f GFLOP/step = %.0f%% of the measured sgemm peak (%.1f GFLOP/s)\n",
               gflops, flops / 1e9, 100 * gflops / peak, peak);
   std::printf("  bar         step <= 1.3 x FLOPs / peak = %.1f ms: %s (%.2fx of ideal)\n", 1.3 * flops / peak / 1e6,

@@ -50,6 +50,7 @@ struct ExecutableStats {
   size_t constant_bytes = 0;  // constants and folded values, in fp32
   size_t steps = 0;           // run-time steps
   int folded_ops = 0, dead_ops = 0, merged_ops = 0, fused_ops = 0, view_ops = 0, taps = 0, fallback_ops = 0;
+  int causal_softmaxes = 0;  // softmaxes whose masked triangle is skipped (cpu backend)
   // Elements of fp16 inputs never converted to fp32: padding nothing reads, and operands
   // GEMMs and elementwise groups read straight from the fp16 bytes.
   int64_t unconverted_input_elements = 0;

@@ -115,11 +115,12 @@ void print_planned_memory(const std::string& text, const std::string& path, cons
   }
   const ExecutableStats st = (*kernel)->stats();
   std::printf("peak memory (cpu backend plan): %s arena for intermediates (%s unshared), %s constants; "
-              "%zu steps: %d fused, %d folded, %d views, %d taps in place, %d dead, %d merged\n",
+              "%zu steps: %d fused, %d folded, %d views, %d taps in place, %d dead, %d merged, "
+              "%d causal softmaxes\n",
               human_bytes(static_cast<double>(st.arena_bytes)).c_str(),
               human_bytes(static_cast<double>(st.unshared_bytes)).c_str(),
               human_bytes(static_cast<double>(st.constant_bytes)).c_str(), st.steps, st.fused_ops, st.folded_ops,
-              st.view_ops, st.taps, st.dead_ops, st.merged_ops);
+              st.view_ops, st.taps, st.dead_ops, st.merged_ops, st.causal_softmaxes);
 }
 
 int run_check(const Args& args) {

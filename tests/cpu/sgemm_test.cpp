@@ -1,7 +1,8 @@
 // cpu::sgemm (our blocking and packing around BLIS's micro-kernel) against a float64 product:
 // random shapes across the micro-tile and cache-block edges, every transpose, padded row
 // strides, beta 0 (c must not be read) and 1, fp16 operands, 1 to 3 threads. Elements of c
-// outside the product (row padding, after the end) must stay untouched.
+// outside the product (row padding, after the end) must stay untouched. Triangular operands and
+// a wanted triangle of c (Structure) give, where c is wanted, exactly the full product's bits.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -25,11 +26,17 @@ struct Operand {
   std::vector<float> stored;    // the storage sgemm reads (fp32)
   std::vector<half_bits> halves;  // or this (fp16)
 
-  Operand(std::mt19937& rng, int64_t r, int64_t c, bool t, bool half)
+  // Logical zeros outside `zeros`' triangle (lower: j <= i may be nonzero; upper: j >= i).
+  Operand(std::mt19937& rng, int64_t r, int64_t c, bool t, bool half, Triangle zeros = Triangle::kFull)
       : rows(r), cols(c), ld((t ? r : c) + pick(rng, 0, 3)), transposed(t), fp16(half),
         values(static_cast<size_t>(r * c)) {
     std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-    for (float& v : values) v = half ? round_to_half(u(rng)) : u(rng);
+    for (int64_t i = 0; i < r; ++i) {
+      for (int64_t j = 0; j < c; ++j) {
+        const bool zero = (zeros == Triangle::kLower && j > i) || (zeros == Triangle::kUpper && j < i);
+        values[static_cast<size_t>(i * c + j)] = zero ? 0.0f : half ? round_to_half(u(rng)) : u(rng);
+      }
+    }
     const int64_t lines = t ? c : r;
     stored.assign(static_cast<size_t>(lines * ld), NAN);  // padding poisoned: must not be read
     for (int64_t i = 0; i < r; ++i) {
@@ -113,6 +120,62 @@ TEST(Sgemm, MatchesFloat64OnRandomShapesLayoutsAndThreads) {
 TEST(Sgemm, LargeProductSplitOverThreadsMatches) {
   std::mt19937 rng(7);
   for (int threads : {2, 3}) check({301, 275, 530, false, true, false, true, 0.0f, threads}, rng, "large");
+}
+
+bool in_triangle(Triangle t, int64_t i, int64_t j) {
+  return t == Triangle::kFull || (t == Triangle::kLower ? j <= i : j >= i);
+}
+
+// A structured product against the same product run without its structure.
+void check_structured(const Structure& st, int64_t s, int64_t other, bool ta, bool tb, float beta, int threads,
+                      std::mt19937& rng, const std::string& what) {
+  SCOPED_TRACE(what);
+  // Square where a triangle needs it: a is s x s when structured (else s x other), and so on.
+  const int64_t m = s, k = st.a != Triangle::kFull || st.b != Triangle::kFull ? s : other;
+  const int64_t n = st.b != Triangle::kFull || st.c != Triangle::kFull ? s : other;
+  const Operand a(rng, m, k, ta, false, st.a), b(rng, k, n, tb, pick(rng, 0, 1) == 1, st.b);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> full(static_cast<size_t>(m * n));
+  for (float& x : full) x = u(rng);
+  const std::vector<float> before = full;
+  std::vector<float> skipped = full;
+  ThreadPool pool(threads);
+  sgemm(a.ref(), b.ref(), full.data(), n, m, n, k, beta, &pool);
+  sgemm(a.ref(), b.ref(), skipped.data(), n, m, n, k, beta, &pool, st);
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      const size_t o = static_cast<size_t>(i * n + j);
+      if (in_triangle(st.c, i, j)) {
+        ASSERT_EQ(skipped[o], full[o]) << "c[" << i << ", " << j << "]";
+      } else if (skipped[o] != beta * before[o]) {  // outside: a skipped tile's beta * c, or computed
+        ASSERT_EQ(skipped[o], full[o]) << "c[" << i << ", " << j << "] outside the wanted triangle";
+      }
+    }
+  }
+}
+
+TEST(Sgemm, TriangularOperandsAndWantedTriangleGiveTheFullProductsBits) {
+  std::mt19937 rng(4242);
+  const Triangle kinds[] = {Triangle::kFull, Triangle::kLower, Triangle::kUpper};
+  int trial = 0;
+  for (Triangle ta : kinds) {
+    for (Triangle tb : kinds) {
+      for (Triangle tc : kinds) {
+        if (ta == Triangle::kFull && tb == Triangle::kFull && tc == Triangle::kFull) continue;
+        for (int rep = 0; rep < 3; ++rep, ++trial) {
+          // Past a 256-deep k block and a row block sometimes; across micro-tile edges always.
+          const int64_t s = rep == 0 ? pick(rng, 257, 330) : pick(rng, 1, 90);
+          const bool tra = pick(rng, 0, 1) == 1, trb = pick(rng, 0, 1) == 1;
+          const float beta = pick(rng, 0, 1) == 0 ? 0.0f : 1.0f;
+          const int threads = static_cast<int>(pick(rng, 1, 2));
+          check_structured({ta, tb, tc}, s, pick(rng, 1, 70), tra, trb, beta, threads, rng,
+                           "trial " + std::to_string(trial) + " s " + std::to_string(s) + " triangles " +
+                               std::to_string(int(ta)) + std::to_string(int(tb)) + std::to_string(int(tc)) +
+                               (tra ? " aT" : "") + (trb ? " bT" : "") + " beta " + std::to_string(beta));
+        }
+      }
+    }
+  }
 }
 
 TEST(Sgemm, EmptyDepthScalesC) {

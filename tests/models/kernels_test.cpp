@@ -187,6 +187,17 @@ TEST(HelperKernels, CausalMaskIsCachedPerGenerator) {
   EXPECT_EQ(half_to_float(h[3 * S + 5]), -65504.0f);
 }
 
+// The kernels that form attention probabilities under the causal mask skip its masked half
+// on the cpu backend (bitwise the same results: tests/cpu/causal_test.cpp).
+TEST_P(KernelTest, AttentionKernelsSkipTheMaskedHalf) {
+  for (bool forward : {true, false}) {
+    RunnableKernel k = compile_checked(
+        *engine, forward ? gen.attention_forward(source, baked()) : gen.sdpa_backward1(source, baked()), &w.views);
+    ASSERT_TRUE(k.kernel);
+    EXPECT_EQ(k.kernel->stats().causal_softmaxes, 1) << k.layout.name;
+  }
+}
+
 TEST(HelperKernels, BakedKernelWithoutWeightsIsAnError) {
   KernelGenerator gen(tiny_config());
   auto k = gen.attention_forward(WeightSource::kBaked, nullptr);

@@ -16,10 +16,20 @@ struct MatrixRef {
   const uint16_t* halves = nullptr;  // when set, the elements are fp16 here (data is unused)
 };
 
+// Where a square matrix may hold nonzeros (an operand) or which entries are wanted (c):
+// kLower, column <= row; kUpper, column >= row. A product skips what they rule out: the part
+// of k where an operand is zero, and micro-tiles of c wholly outside its triangle (those are
+// set to beta * c, 0 when beta is 0). The terms skipped are exact zeros unless the other operand holds an inf
+// or NaN there (0 * inf is NaN): a caller that must let those spread checks first.
+enum class Triangle : uint8_t { kFull, kLower, kUpper };
+struct Structure {
+  Triangle a = Triangle::kFull, b = Triangle::kFull, c = Triangle::kFull;
+};
+
 // c[m, n] = a[m, k] b[k, n] + beta * c, c row-major with row stride ldc (beta 0: c is not
 // read). With a pool of more than one thread, a large product is shared out: the threads
 // pack b together and take chunks of c's rows from a shared queue. Not re-entrant on one pool.
 void sgemm(MatrixRef a, MatrixRef b, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, float beta,
-           ThreadPool* pool = nullptr);
+           ThreadPool* pool = nullptr, Structure structure = {});
 
 }  // namespace ane::cpu

@@ -230,6 +230,8 @@ class PlanCompiler final : public LowerCtx {
     exe_.info.merged_ops = graph_.merged_ops;
     exe_.round_fp16 = co_.precision == Precision::kFp16;
     count_uses();
+    if (bo_.skip_masked_attention) causal_ = plan_causal_attention(graph_, readers_, uses_);
+    for (const auto& [op, role] : causal_) exe_.info.causal_softmaxes += role.kind == CausalRole::Kind::kSoftmax;
     ANE_RETURN_IF_ERROR(assign_storage());
     settle_groups();
     plan_arena();
@@ -266,6 +268,10 @@ class PlanCompiler final : public LowerCtx {
   }
   Runtime& runtime() override { return exe_.runtime; }
   Precision precision() const override { return co_.precision; }
+  const CausalRole* causal_role(const mil::Op& op) const override {
+    auto it = causal_.find(&op);
+    return it == causal_.end() ? nullptr : &it->second;
+  }
 
  private:
   struct Group {
@@ -801,7 +807,8 @@ class PlanCompiler final : public LowerCtx {
   CpuExecutable& exe_;
   compiler::GraphAnalysis graph_;
   std::unordered_map<const mil::Value*, int> uses_;
-  std::unordered_map<const mil::Value*, std::vector<std::pair<const mil::Op*, std::string>>> readers_;
+  ValueReaders readers_;
+  std::unordered_map<const mil::Op*, CausalRole> causal_;
   std::unordered_map<const mil::Value*, int64_t> row_strides_;  // slices read in place by GEMMs
   std::unordered_map<const mil::Value*, Loc> loc_;
   std::unordered_set<const mil::Op*> folded_;

@@ -3,7 +3,9 @@
 // read slices of their operands in place; elementwise ops are fused into groups (small DAGs
 // run tile by tile); constants are converted to fp32 once and ops on constants are folded;
 // dead and duplicate ops are dropped; reshapes and contiguous slices are views and concat
-// inputs are written in place. Ops without a fast kernel run through the reference kernels.
+// inputs are written in place; causal attention (a softmax under a constant triangular mask)
+// skips the masked half of its products and exponentials. Ops without a fast kernel run
+// through the reference kernels.
 //
 // Numerics (docs/numerics.md): Precision::kFp32 computes in fp32 whatever the declared
 // dtypes; Precision::kFp16 rounds every op's float result to fp16 (overflow to inf,
@@ -23,6 +25,7 @@ struct CpuBackendOptions {
   bool eliminate_dead_code = true;
   bool eliminate_common_subexpressions = true;
   bool views_and_taps = true;      // reshape-like ops alias, concat inputs written in place
+  bool skip_masked_attention = true;  // causal attention skips its masked half (bitwise the same)
 };
 
 // The GEMM library the backend calls and its version, for `ane info`.

@@ -3,6 +3,9 @@
 // compile time); every product runs on the executable's own pool. Convolutions other than
 // 1x1 / stride 1 / no padding / groups 1 fall back to the reference kernel.
 #include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <optional>
 #include <string>
 
 #include "backends/cpu/blas.h"
@@ -10,6 +13,7 @@
 #include "backends/ref/elementwise.h"
 #include "backends/ref/linear.h"
 #include "backends/ref/lowering.h"
+#include "core/fp16.h"
 
 namespace ane::cpu {
 
@@ -81,6 +85,78 @@ struct BatchPair {
   int64_t x, y;  // element offsets of one batch's matrices
 };
 
+// The largest sum of squares over x's rows (element (i, p) at i * rs + p * cs), in double;
+// inf when some element is inf or NaN. Reads each element once, along whichever stride is 1.
+double max_row_sum_of_squares(const MatrixRef& x, int64_t rows, int64_t cols) {
+  constexpr int64_t kChunk = 256;
+  float line[kChunk];
+  // count elements from `offset`, `stride` apart, as floats
+  auto load = [&](int64_t offset, int64_t count, int64_t stride) -> const float* {
+    if (stride == 1 && x.halves == nullptr) return x.data + offset;
+    if (stride == 1) {
+      halves_to_floats(line, x.halves + offset, static_cast<size_t>(count));
+    } else {
+      for (int64_t t = 0; t < count; ++t) {
+        line[t] = x.halves ? half_to_float(x.halves[offset + t * stride]) : x.data[offset + t * stride];
+      }
+    }
+    return line;
+  };
+  double best = 0;
+  if (x.rs == 1) {  // a row's elements are apart, rows are adjacent: sum a chunk of rows at once
+    double acc[kChunk];
+    for (int64_t i0 = 0; i0 < rows; i0 += kChunk) {
+      const int64_t count = std::min(kChunk, rows - i0);
+      std::fill_n(acc, count, 0.0);
+      for (int64_t p = 0; p < cols; ++p) {
+        const float* v = load(i0 + p * x.cs, count, 1);
+        for (int64_t t = 0; t < count; ++t) acc[t] += static_cast<double>(v[t]) * v[t];
+      }
+      for (int64_t t = 0; t < count; ++t) best = std::max(best, acc[t]);
+      if (!std::isfinite(std::accumulate(acc, acc + count, 0.0))) return INFINITY;
+    }
+    return best;
+  }
+  for (int64_t i = 0; i < rows; ++i) {
+    double acc = 0;
+    for (int64_t p0 = 0; p0 < cols; p0 += kChunk) {
+      const int64_t count = std::min(kChunk, cols - p0);
+      const float* v = load(i * x.rs + p0 * x.cs, count, x.cs);
+      for (int64_t t = 0; t < count; ++t) acc += static_cast<double>(v[t]) * v[t];
+    }
+    if (!std::isfinite(acc)) return INFINITY;
+    best = std::max(best, acc);
+  }
+  return best;
+}
+
+MatrixRef transposed(const MatrixRef& x) { return {x.data, x.cs, x.rs, x.halves}; }
+
+Triangle flipped(Triangle t) { return t == Triangle::kLower ? Triangle::kUpper : Triangle::kLower; }
+
+// The structure of product `index` (operands at `batch`) of a matmul with a causal role, a
+// m x k, b k x n. The scores product decides from its operands' norms whether this run skips
+// P's masked triangle and records it in the role's state for the softmax and P's readers.
+Structure causal_structure(const CausalRole& role, size_t index, const BatchPair& batch, const MatrixRef& a,
+                           const MatrixRef& b, int64_t m, int64_t n, int64_t k, bool tx, bool ty) {
+  const Triangle kept = role.keep_lower ? Triangle::kLower : Triangle::kUpper;
+  std::vector<uint8_t>& skipped = role.state->skipped;
+  if (role.kind == CausalRole::Kind::kScores) {
+    const double bound =
+        std::sqrt(max_row_sum_of_squares(a, m, k)) * std::sqrt(max_row_sum_of_squares(transposed(b), n, k));
+    skipped[index] = bound <= role.product_limit;  // false for inf and NaN
+    return skipped[index] ? Structure{Triangle::kFull, Triangle::kFull, kept} : Structure{};
+  }
+  const bool p_is_a = role.operand == "x";
+  const size_t block = static_cast<size_t>(p_is_a ? batch.x / (m * k) : batch.y / (k * n));
+  if (!skipped[block]) return {};
+  // 0 * inf is NaN: with a non-finite entry in the other operand, the zeros must be added.
+  const double other = p_is_a ? max_row_sum_of_squares(b, k, n) : max_row_sum_of_squares(a, m, k);
+  if (!std::isfinite(other)) return {};
+  if (p_is_a) return {tx ? flipped(kept) : kept, Triangle::kFull, Triangle::kFull};
+  return {Triangle::kFull, ty ? flipped(kept) : kept, Triangle::kFull};
+}
+
 Expected<StepFn> lower_matmul(const mil::Op& op, LowerCtx& ctx) {
   const mil::Value* x = ctx.arg(op, "x");
   const mil::Value* y = ctx.arg(op, "y");
@@ -100,10 +176,13 @@ Expected<StepFn> lower_matmul(const mil::Op& op, LowerCtx& ctx) {
   });
   float* out = ctx.mutable_data(op.outputs[0]);
   Runtime* rt = &ctx.runtime();
+  const std::optional<CausalRole> role =
+      ctx.causal_role(op) ? std::optional<CausalRole>(*ctx.causal_role(op)) : std::nullopt;
   return StepFn([=] {
     auto one = [&](size_t i, ThreadPool* pool) {
-      sgemm(a.at(batches[i].x, a_rs, a_cs), b.at(batches[i].y, b_rs, b_cs), out + static_cast<int64_t>(i) * m * n, n, m,
-            n, kk, 0.0f, pool);
+      const MatrixRef ma = a.at(batches[i].x, a_rs, a_cs), mb = b.at(batches[i].y, b_rs, b_cs);
+      const Structure st = role ? causal_structure(*role, i, batches[i], ma, mb, m, n, kk, tx, ty) : Structure{};
+      sgemm(ma, mb, out + static_cast<int64_t>(i) * m * n, n, m, n, kk, 0.0f, pool, st);
     };
     if (batches.size() == 1) {
       one(0, &rt->pool);

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "backends/backend.h"
@@ -44,6 +45,31 @@ struct HalfOperand {
   int64_t offset = 0;
 };
 
+// Causal attention (causal.cpp): P = softmax(scale * matmul(..) + mask) over the last axis,
+// where the constant mask pushes one triangle of every [S, S] block far below the other. Then
+// that triangle of P is exactly 0 whenever the scores are bounded (checked each run from the
+// operands' norms), so the product skips the masked tiles, the softmax the masked entries,
+// and matmuls reading P the zero half of their k range. Results are bitwise those of the
+// full computation; a run whose bound fails (or with inf/NaN operands) computes everything.
+struct CausalState {
+  std::vector<uint8_t> skipped;  // per [S, S] block of P: this run skipped its masked triangle
+};
+struct CausalRole {
+  enum class Kind : uint8_t { kScores, kSoftmax, kProbs } kind;
+  std::shared_ptr<CausalState> state;
+  int64_t seq = 0;          // S
+  bool keep_lower = true;   // P's nonzeros: column <= row (else column >= row)
+  // kScores: the masked triangle is skipped when max |a row| * max |b column| <= this.
+  double product_limit = 0;
+  std::string_view operand;  // kProbs: "x" or "y", the argument that is P
+};
+// Roles of the ops in each such pattern of `ops`; `readers` lists every op reading a
+// (canonical) value, `uses` counts its reads including function outputs.
+using ValueReaders = std::unordered_map<const mil::Value*, std::vector<std::pair<const mil::Op*, std::string>>>;
+std::unordered_map<const mil::Op*, CausalRole> plan_causal_attention(
+    const compiler::GraphAnalysis& graph, const ValueReaders& readers,
+    const std::unordered_map<const mil::Value*, int>& uses);
+
 class LowerCtx {
  public:
   virtual ~LowerCtx() = default;
@@ -64,6 +90,8 @@ class LowerCtx {
   virtual HalfOperand half_operand(const mil::Value* v) const = 0;
   virtual Runtime& runtime() = 0;
   virtual Precision precision() const = 0;
+  // op's part in a causal attention pattern, or nullptr.
+  virtual const CausalRole* causal_role(const mil::Op& op) const = 0;
   const Kernels& k() const { return kernels(); }
 };
 

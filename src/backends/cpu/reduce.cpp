@@ -69,6 +69,35 @@ Expected<StepFn> lower_reduce(const mil::Op& op, LowerCtx& ctx) {
   });
 }
 
+// Softmax over rows of S under a causal mask (plan.h's CausalRole). Where this run's scores
+// product skipped the masked triangle, a row's softmax runs over its kept entries, widened
+// to whole groups of 8 from the row's start (the kernel's lanes), and the rest is set to 0:
+// the same lanes add the same values as over the whole row, whose other terms are exact 0s.
+StepFn causal_softmax(const CausalRole& role, const float* xp, float* yp, const Blocks& b, const Kernels* k,
+                      Runtime* rt) {
+  return StepFn([=] {
+    const int64_t S = role.seq;
+    auto one = [&](int64_t o) {
+      const float* x = xp + o * S;
+      float* y = yp + o * S;
+      const int64_t row = o % S;
+      int64_t lo = 0, hi = S;
+      if (role.state->skipped[static_cast<size_t>(o / S)]) {
+        if (role.keep_lower) {
+          hi = std::min(S, (row + 8) / 8 * 8);
+        } else {
+          lo = row / 8 * 8;
+        }
+      }
+      std::fill(y, y + lo, 0.0f);
+      k->softmax(x + lo, y + lo, hi - lo, 1);
+      std::fill(y + hi, y + S, 0.0f);
+    };
+    for_outer(*rt, b, &one);
+    return Status();
+  });
+}
+
 Expected<StepFn> lower_softmax(const mil::Op& op, LowerCtx& ctx) {
   const mil::Value* x = ctx.arg(op, "x");
   ANE_ASSIGN_OR_RETURN(int64_t raw, ref::int_arg(op, "axis", -1));
@@ -79,6 +108,7 @@ Expected<StepFn> lower_softmax(const mil::Op& op, LowerCtx& ctx) {
   float* yp = ctx.mutable_data(op.outputs[0]);
   const Kernels* k = &ctx.k();
   Runtime* rt = &ctx.runtime();
+  if (const CausalRole* role = ctx.causal_role(op)) return causal_softmax(*role, xp, yp, b, k, rt);
   return StepFn([=] {
     if (b.outer == 1) {  // one block: share out its columns instead
       softmax_columns(xp, yp, b.n, b.inner, rt->threads() > 1 ? &rt->pool : nullptr);

@@ -110,19 +110,47 @@ struct Product {
   float* c;
   int64_t rs_c, cs_c, m, n, k;
   float beta;
+  Structure structure;
 };
 
-void scale_c(const Product& g) {
-  for (int64_t i = 0; i < g.m; ++i) {
-    for (int64_t j = 0; j < g.n; ++j) {
-      float& x = g.c[i * g.rs_c + j * g.cs_c];
-      x = g.beta == 0.0f ? 0.0f : g.beta * x;
+// The part [lo, hi) of k that can add to the tile of rows [i0, i1) and columns [j0, j1).
+struct KRange {
+  int64_t lo, hi;
+};
+KRange k_range(const Structure& s, int64_t k, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  KRange r{0, k};
+  if (s.a == Triangle::kLower) r.hi = std::min(r.hi, i1);  // a[i, p] = 0 for p > i
+  if (s.a == Triangle::kUpper) r.lo = std::max(r.lo, i0);  // a[i, p] = 0 for p < i
+  if (s.b == Triangle::kLower) r.lo = std::max(r.lo, j0);  // b[p, j] = 0 for p < j
+  if (s.b == Triangle::kUpper) r.hi = std::min(r.hi, j1);  // b[p, j] = 0 for p > j
+  return r;
+}
+
+// False when no entry of the tile lies in c's wanted triangle.
+bool tile_wanted(Triangle c, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  if (c == Triangle::kLower) return j0 < i1;  // some j <= i
+  if (c == Triangle::kUpper) return j1 > i0;  // some j >= i
+  return true;
+}
+
+Triangle transposed(Triangle t) {
+  return t == Triangle::kLower ? Triangle::kUpper : t == Triangle::kUpper ? Triangle::kLower : t;
+}
+
+// c = beta * c over an m x n block (beta 0: c is not read).
+void scale_tile(float* c, int64_t rs_c, int64_t cs_c, int64_t m, int64_t n, float beta) {
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      float& x = c[i * rs_c + j * cs_c];
+      x = beta == 0.0f ? 0.0f : beta * x;
     }
   }
 }
 
 void run(const Product& g, ThreadPool* pool) {
   const Micro& u = micro();
+  const Structure& st = g.structure;
+  const bool structured = st.a != Triangle::kFull || st.b != Triangle::kFull || st.c != Triangle::kFull;
   const Kernels& kern = kernels();
   const int64_t k_blocks = (g.k + u.kc - 1) / u.kc;
   const int64_t n_panels = (g.n + u.nr - 1) / u.nr;
@@ -156,11 +184,23 @@ void run(const Product& g, ThreadPool* pool) {
       const int64_t j0 = jp * u.nr, nr = std::min(u.nr, g.n - j0);
       for (int64_t ir = 0; ir < rows; ir += u.mr) {
         float* ap = packed_a + ir * kcb;
+        const int64_t i0 = r0 + ir, mr = std::min(u.mr, rows - ir);
+        float* c = g.c + i0 * g.rs_c + j0 * g.cs_c;
+        int64_t lo = 0, hi = kcb;  // of this k block
+        if (structured) {
+          const KRange r = tile_wanted(st.c, i0, i0 + mr, j0, j0 + nr) ? k_range(st, g.k, i0, i0 + mr, j0, j0 + nr)
+                                                                       : KRange{0, 0};
+          lo = std::clamp(r.lo - p0, int64_t{0}, kcb);
+          hi = std::clamp(r.hi - p0, lo, kcb);
+        }
+        if (lo == hi) {  // nothing to add: the first k block still owes c its beta
+          if (p0 == 0) scale_tile(c, g.rs_c, g.cs_c, mr, nr, g.beta);
+          continue;
+        }
         const bool last_a = ir + u.mr >= rows;  // the micro-kernel prefetches the next panels
         bli_auxinfo_set_next_a(last_a ? packed_a : ap + u.mr * kcb, &aux);
         bli_auxinfo_set_next_b(last_a && jp + 1 < n_panels ? bp + kcb * u.nr : bp, &aux);
-        u.kernel(std::min(u.mr, rows - ir), nr, kcb, &one, ap, bp, &beta, g.c + (r0 + ir) * g.rs_c + j0 * g.cs_c,
-                 g.rs_c, g.cs_c, &aux, u.cntx);
+        u.kernel(mr, nr, hi - lo, &one, ap + lo * u.mr, bp + lo * u.nr, &beta, c, g.rs_c, g.cs_c, &aux, u.cntx);
       }
     }
   };
@@ -201,12 +241,13 @@ void run(const Product& g, ThreadPool* pool) {
 }  // namespace
 
 void sgemm(MatrixRef a, MatrixRef b, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, float beta,
-           ThreadPool* pool) {
+           ThreadPool* pool, Structure structure) {
   if (m <= 0 || n <= 0) return;
-  Product g{a, b, c, ldc, 1, m, n, k, beta};
-  if (k <= 0) return scale_c(g);
+  Product g{a, b, c, ldc, 1, m, n, k, beta, structure};
+  if (k <= 0) return scale_tile(c, ldc, 1, m, n, beta);
   if (micro().prefers_cols) {  // C^T = B^T A^T: column-stored C^T is C itself
-    g = Product{{b.data, b.cs, b.rs, b.halves}, {a.data, a.cs, a.rs, a.halves}, c, 1, ldc, n, m, k, beta};
+    const Structure t{transposed(structure.b), transposed(structure.a), transposed(structure.c)};
+    g = Product{{b.data, b.cs, b.rs, b.halves}, {a.data, a.cs, a.rs, a.halves}, c, 1, ldc, n, m, k, beta, t};
   }
   run(g, pool);
 }
