@@ -87,7 +87,8 @@ std::unordered_map<const mil::Op*, CausalRole> plan_causal_attention(
     // scores = scale * matmul(..) or the matmul itself
     double scale = 1;
     const mil::Value* scores = a;
-    if (a->producer != nullptr && a->producer->type == "mul") {
+    const bool scaled = a->producer != nullptr && a->producer->type == "mul";
+    if (scaled) {
       const mil::Value* l = canonical(a->producer->arg_value("x"));
       const mil::Value* r = canonical(a->producer->arg_value("y"));
       if (l != nullptr && scalar_float_constant(l)) std::swap(l, r);
@@ -110,10 +111,22 @@ std::unordered_map<const mil::Op*, CausalRole> plan_causal_attention(
 
     auto state = std::make_shared<CausalState>();
     state->skipped.assign(static_cast<size_t>(x->type.num_elements() / (S * S)), 0);
-    const CausalRole base{CausalRole::Kind::kScores, state, S, keep_lower, limit, {}};
+    CausalRole base;
+    base.kind = CausalRole::Kind::kScores;
+    base.state = state;
+    base.seq = S;
+    base.keep_lower = keep_lower;
+    base.product_limit = limit;
     roles[matmul] = base;
     CausalRole sm = base;
     sm.kind = CausalRole::Kind::kSoftmax;
+    sm.scores = scores;
+    if (scaled) sm.scale = static_cast<float>(scale);
+    auto values = std::make_shared<std::vector<float>>(static_cast<size_t>(S * S));
+    for (int64_t i = 0; i < S * S; ++i) (*values)[static_cast<size_t>(i)] = static_cast<float>(mask->constant->element_as_double(i));
+    sm.mask = std::move(values);
+    sm.absorbed = {add};
+    if (scaled) sm.absorbed.push_back(a->producer);
     roles[softmax] = sm;
     const mil::Value* probs = canonical(softmax->outputs[0]);
     auto r = readers.find(probs);

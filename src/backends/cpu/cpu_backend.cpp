@@ -231,7 +231,10 @@ class PlanCompiler final : public LowerCtx {
     exe_.round_fp16 = co_.precision == Precision::kFp16;
     count_uses();
     if (bo_.skip_masked_attention) causal_ = plan_causal_attention(graph_, readers_, uses_);
-    for (const auto& [op, role] : causal_) exe_.info.causal_softmaxes += role.kind == CausalRole::Kind::kSoftmax;
+    for (const auto& [op, role] : causal_) {
+      exe_.info.causal_softmaxes += role.kind == CausalRole::Kind::kSoftmax;
+      absorbed_.insert(role.absorbed.begin(), role.absorbed.end());
+    }
     ANE_RETURN_IF_ERROR(assign_storage());
     settle_groups();
     plan_arena();
@@ -370,6 +373,8 @@ class PlanCompiler final : public LowerCtx {
       for (const auto& [name, a] : op.args) {
         for (const mil::Value* v : a.values) ANE_RETURN_IF_ERROR(touch(graph_.canonical(v), time));
       }
+      // A causal softmax reads the scores its absorbed ops would have read.
+      if (const CausalRole* role = causal_role(op); role && role->scores) ANE_RETURN_IF_ERROR(touch(role->scores, time));
       ANE_RETURN_IF_ERROR(place_outputs(op, time));
     }
     for (const mil::Value* v : fn_.outputs) ANE_RETURN_IF_ERROR(touch(graph_.canonical(v), n + 1));
@@ -393,6 +398,11 @@ class PlanCompiler final : public LowerCtx {
         exe_.info.constant_bytes += static_cast<size_t>(root.elems) * sizeof(float);
         loc_[v] = {r, 0};
       }
+      return {};
+    }
+    if (absorbed_.count(&op)) {  // computed inside its causal softmax: no memory, no step
+      close_groups_read_by(op, -1);
+      for (const mil::Value* v : op.outputs) loc_[v] = {new_root(0, time), 0};
       return {};
     }
     ANE_ASSIGN_OR_RETURN(std::optional<EwOpInfo> ew, elementwise_info(op));
@@ -660,7 +670,7 @@ class PlanCompiler final : public LowerCtx {
   Status lower_ops() {
     for (const mil::Op* op : graph_.ops) {
       if (op->type == "const" || (bo_.views_and_taps && is_view_op(op->type) && !folded_.count(op)) ||
-          in_place_.count(op)) {
+          in_place_.count(op) || absorbed_.count(op)) {
         continue;
       }
       auto group = group_of_op_.find(op);
@@ -809,6 +819,7 @@ class PlanCompiler final : public LowerCtx {
   std::unordered_map<const mil::Value*, int> uses_;
   ValueReaders readers_;
   std::unordered_map<const mil::Op*, CausalRole> causal_;
+  std::unordered_set<const mil::Op*> absorbed_;  // ops a causal softmax computes itself
   std::unordered_map<const mil::Value*, int64_t> row_strides_;  // slices read in place by GEMMs
   std::unordered_map<const mil::Value*, Loc> loc_;
   std::unordered_set<const mil::Op*> folded_;

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -49,19 +50,26 @@ struct HalfOperand {
 // where the constant mask pushes one triangle of every [S, S] block far below the other. Then
 // that triangle of P is exactly 0 whenever the scores are bounded (checked each run from the
 // operands' norms), so the product skips the masked tiles, the softmax the masked entries,
-// and matmuls reading P the zero half of their k range. Results are bitwise those of the
-// full computation; a run whose bound fails (or with inf/NaN operands) computes everything.
+// and matmuls reading P the zero half of their k range. The softmax also applies the scale
+// and the mask itself, row by row, so their elementwise ops never run over the whole block.
+// Results are bitwise those of the full computation; a run whose bound fails (or with inf/NaN
+// operands) computes everything.
 struct CausalState {
   std::vector<uint8_t> skipped;  // per [S, S] block of P: this run skipped its masked triangle
 };
 struct CausalRole {
-  enum class Kind : uint8_t { kScores, kSoftmax, kProbs } kind;
+  enum class Kind : uint8_t { kScores, kSoftmax, kProbs } kind = Kind::kScores;
   std::shared_ptr<CausalState> state;
   int64_t seq = 0;          // S
   bool keep_lower = true;   // P's nonzeros: column <= row (else column >= row)
   // kScores: the masked triangle is skipped when max |a row| * max |b column| <= this.
   double product_limit = 0;
   std::string_view operand;  // kProbs: "x" or "y", the argument that is P
+  // kSoftmax: its input is computed from these, as the elementwise ops it absorbs would.
+  const mil::Value* scores = nullptr;
+  std::optional<float> scale;                      // absent: no mul
+  std::shared_ptr<const std::vector<float>> mask;  // S x S
+  std::vector<const mil::Op*> absorbed;            // the mul and the add: not run as steps
 };
 // Roles of the ops in each such pattern of `ops`; `readers` lists every op reading a
 // (canonical) value, `uses` counts its reads including function outputs.

@@ -69,16 +69,18 @@ Expected<StepFn> lower_reduce(const mil::Op& op, LowerCtx& ctx) {
   });
 }
 
-// Softmax over rows of S under a causal mask (plan.h's CausalRole). Where this run's scores
-// product skipped the masked triangle, a row's softmax runs over its kept entries, widened
-// to whole groups of 8 from the row's start (the kernel's lanes), and the rest is set to 0:
-// the same lanes add the same values as over the whole row, whose other terms are exact 0s.
-StepFn causal_softmax(const CausalRole& role, const float* xp, float* yp, const Blocks& b, const Kernels* k,
-                      Runtime* rt) {
+// Softmax over rows of S under a causal mask (plan.h's CausalRole), its input made row by
+// row from the scores with the kernels a fused group would use (so the same roundings).
+// Where this run's scores product skipped the masked triangle, a row's softmax runs over its
+// kept entries, widened to whole groups of 8 from the row's start (the kernel's lanes), and
+// the rest is set to 0: the same lanes add the same values as over the whole row, whose
+// other terms are exact 0s.
+StepFn causal_softmax(const CausalRole& role, const float* scores, float* yp, const Blocks& b, const Kernels* k,
+                      Runtime* rt, bool round_fp16) {
   return StepFn([=] {
     const int64_t S = role.seq;
+    const float* mask = role.mask->data();
     auto one = [&](int64_t o) {
-      const float* x = xp + o * S;
       float* y = yp + o * S;
       const int64_t row = o % S;
       int64_t lo = 0, hi = S;
@@ -89,8 +91,16 @@ StepFn causal_softmax(const CausalRole& role, const float* xp, float* yp, const 
           lo = row / 8 * 8;
         }
       }
+      const int64_t n = hi - lo;
       std::fill(y, y + lo, 0.0f);
-      k->softmax(x + lo, y + lo, hi - lo, 1);
+      std::copy_n(scores + o * S + lo, n, y + lo);
+      if (role.scale) {
+        k->ew(EwKind::kMul, y + lo, &*role.scale, 0, n, 0, 0, false);
+        if (round_fp16) k->round_fp16(y + lo, n);
+      }
+      k->ew(EwKind::kAdd, y + lo, mask + row * S + lo, 1, n, 0, 0, false);
+      if (round_fp16) k->round_fp16(y + lo, n);
+      k->softmax(y + lo, y + lo, n, 1);
       std::fill(y + hi, y + S, 0.0f);
     };
     for_outer(*rt, b, &one);
@@ -108,7 +118,9 @@ Expected<StepFn> lower_softmax(const mil::Op& op, LowerCtx& ctx) {
   float* yp = ctx.mutable_data(op.outputs[0]);
   const Kernels* k = &ctx.k();
   Runtime* rt = &ctx.runtime();
-  if (const CausalRole* role = ctx.causal_role(op)) return causal_softmax(*role, xp, yp, b, k, rt);
+  if (const CausalRole* role = ctx.causal_role(op)) {
+    return causal_softmax(*role, ctx.data(role->scores), yp, b, k, rt, ctx.precision() == Precision::kFp16);
+  }
   return StepFn([=] {
     if (b.outer == 1) {  // one block: share out its columns instead
       softmax_columns(xp, yp, b.n, b.inner, rt->threads() > 1 ? &rt->pool : nullptr);
