@@ -4,7 +4,8 @@
 // form, for lower and upper masks, finite and -inf. The skip must stand down when the scores
 // are too large for the mask to hide (then masked entries of P are not 0) and when the other
 // operand of P's product holds a NaN; masks that do not mask, and intermediates read twice,
-// leave the pattern alone.
+// leave the pattern alone. Products with a square operand that is zero on one side of its
+// diagonal skip that half too.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -64,7 +65,7 @@ std::unique_ptr<mil::Program> attention(const Attention& a) {
 std::vector<std::vector<uint8_t>> run_bytes(const mil::Function& fn, const Values& inputs, Precision p, int threads,
                                             bool skip) {
   CpuBackendOptions o;
-  o.skip_masked_attention = skip;
+  o.skip_zero_triangles = skip;
   auto exe = make_cpu_backend(o)->compile(fn, CompileOptions{p, threads});
   EXPECT_TRUE(exe.ok()) << exe.error().to_string();
   if (!exe.ok()) return {};
@@ -159,6 +160,41 @@ TEST(CausalAttention, NanInTheOtherOperandStillSpreads) {
     auto got = run_on(*make_cpu_backend(), fn, in, Precision::kFp32, 2);
     ASSERT_TRUE(got.ok());
     EXPECT_TRUE(std::isnan((*got)[0][0])) << "the NaN reaches output 0 element 0";
+  }
+}
+
+// A product's square operand that is zero on one side of its diagonal (here an input, as P
+// reaches the second attention-backward kernel): the zero half is skipped, bitwise the same,
+// whichever side, operand and transpose; a dense operand and NaNs elsewhere change nothing.
+TEST(ZeroTriangles, ProductsSkipTheZeroHalfOfASquareOperand) {
+  constexpr int64_t H = 2, S = 48, D = 16;
+  std::mt19937 rng(77);
+  int trial = 0;
+  for (int side = 0; side < 3; ++side) {  // zero above, zero below, dense
+    for (bool square_is_x : {true, false}) {
+      for (bool transposed : {false, true}) {
+        Builder b;
+        Value* sq = b.input("square", {DType::kFp16, {1, H, S, S}});
+        Value* other = b.input("other", {DType::kFp16, {1, H, square_is_x ? S : D, square_is_x ? D : S}});
+        Value* y = square_is_x ? b.matmul(sq, other, transposed, false) : b.matmul(other, sq, false, transposed);
+        b.output(b.cast(y, DType::kFp32));
+        auto p = finish(b);
+        const mil::Function& fn = *p->functions[0];
+        Values in = random_inputs(fn, rng, -1.0, 1.0);
+        for (int64_t h = 0; h < H; ++h) {
+          for (int64_t i = 0; i < S; ++i) {
+            for (int64_t j = 0; j < S; ++j) {
+              if ((side == 0 && j > i) || (side == 1 && j < i)) in[0][static_cast<size_t>((h * S + i) * S + j)] = 0.0;
+            }
+          }
+        }
+        const std::string what = "trial " + std::to_string(trial++);
+        expect_bitwise_as_full(fn, in, what);
+        expect_matches_reference(fn, in, Precision::kFp32, what);
+        in[1][0] = std::numeric_limits<double>::quiet_NaN();
+        expect_bitwise_as_full(fn, in, what + " with a NaN");
+      }
+    }
   }
 }
 

@@ -230,7 +230,7 @@ class PlanCompiler final : public LowerCtx {
     exe_.info.merged_ops = graph_.merged_ops;
     exe_.round_fp16 = co_.precision == Precision::kFp16;
     count_uses();
-    if (bo_.skip_masked_attention) causal_ = plan_causal_attention(graph_, readers_, uses_);
+    if (bo_.skip_zero_triangles) causal_ = plan_causal_attention(graph_, readers_, uses_);
     for (const auto& [op, role] : causal_) {
       exe_.info.causal_softmaxes += role.kind == CausalRole::Kind::kSoftmax;
       absorbed_.insert(role.absorbed.begin(), role.absorbed.end());
@@ -271,6 +271,7 @@ class PlanCompiler final : public LowerCtx {
   }
   Runtime& runtime() override { return exe_.runtime; }
   Precision precision() const override { return co_.precision; }
+  bool skip_zero_triangles() const override { return bo_.skip_zero_triangles; }
   const CausalRole* causal_role(const mil::Op& op) const override {
     auto it = causal_.find(&op);
     return it == causal_.end() ? nullptr : &it->second;

@@ -4,8 +4,8 @@
 // run tile by tile); constants are converted to fp32 once and ops on constants are folded;
 // dead and duplicate ops are dropped; reshapes and contiguous slices are views and concat
 // inputs are written in place; causal attention (a softmax under a constant triangular mask)
-// skips the masked half of its products and exponentials. Ops without a fast kernel run
-// through the reference kernels.
+// skips the masked half of its products and exponentials, and products skip the zero half of
+// triangular operands. Ops without a fast kernel run through the reference kernels.
 //
 // Numerics (docs/numerics.md): Precision::kFp32 computes in fp32 whatever the declared
 // dtypes; Precision::kFp16 rounds every op's float result to fp16 (overflow to inf,
@@ -25,7 +25,9 @@ struct CpuBackendOptions {
   bool eliminate_dead_code = true;
   bool eliminate_common_subexpressions = true;
   bool views_and_taps = true;      // reshape-like ops alias, concat inputs written in place
-  bool skip_masked_attention = true;  // causal attention skips its masked half (bitwise the same)
+  // Causal attention skips its masked half, and a product whose square operand is zero on one
+  // side of its diagonal skips that half (both bitwise the same results).
+  bool skip_zero_triangles = true;
 };
 
 // The GEMM library the backend calls and its version, for `ane info`.

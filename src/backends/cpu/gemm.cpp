@@ -134,6 +134,42 @@ MatrixRef transposed(const MatrixRef& x) { return {x.data, x.cs, x.rs, x.halves}
 
 Triangle flipped(Triangle t) { return t == Triangle::kLower ? Triangle::kUpper : Triangle::kLower; }
 
+// kLower when the n x n matrix x is zero above its diagonal, kUpper when below it, else
+// kFull. Reads along x's contiguous stride and stops at the first nonzero, so a dense matrix
+// costs a read or two and only a triangular one is read half through.
+Triangle zero_triangle(const MatrixRef& x, int64_t n) {
+  auto zero = [&](int64_t i, int64_t j) {
+    const int64_t o = i * x.rs + j * x.cs;
+    return x.halves ? (x.halves[o] & 0x7fff) == 0 : x.data[o] == 0.0f;
+  };
+  const bool inner_is_j = x.cs == 1;  // walk row i's elements (j inner) or column j's (i inner)
+  auto zero_where = [&](bool above) {   // above: j > i; below: j < i
+    // For each outer index, the inner ones on that side: after it or before it.
+    const bool after = inner_is_j == above;
+    for (int64_t outer = 0; outer < n; ++outer) {
+      for (int64_t inner = after ? outer + 1 : 0; inner < (after ? n : outer); ++inner) {
+        if (!(inner_is_j ? zero(outer, inner) : zero(inner, outer))) return false;
+      }
+    }
+    return true;
+  };
+  if (zero_where(true)) return Triangle::kLower;
+  if (zero_where(false)) return Triangle::kUpper;
+  return Triangle::kFull;
+}
+
+// The triangles of a product's square operands (a: m x k, b: k x n) that are zero this run;
+// none when the product would need them added (an inf or NaN in the other operand).
+Structure zero_triangles(const MatrixRef& a, const MatrixRef& b, int64_t m, int64_t n, int64_t k) {
+  constexpr int64_t kMinSide = 32;  // below this a scan buys little
+  Structure st;
+  if (m == k && k >= kMinSide) st.a = zero_triangle(a, k);
+  if (n == k && k >= kMinSide) st.b = zero_triangle(b, k);
+  if (st.a != Triangle::kFull && !std::isfinite(max_row_sum_of_squares(b, k, n))) return {};
+  if (st.b != Triangle::kFull && !std::isfinite(max_row_sum_of_squares(a, m, k))) return {};
+  return st;
+}
+
 // The structure of product `index` (operands at `batch`) of a matmul with a causal role, a
 // m x k, b k x n. The scores product decides from its operands' norms whether this run skips
 // P's masked triangle and records it in the role's state for the softmax and P's readers.
@@ -178,10 +214,13 @@ Expected<StepFn> lower_matmul(const mil::Op& op, LowerCtx& ctx) {
   Runtime* rt = &ctx.runtime();
   const std::optional<CausalRole> role =
       ctx.causal_role(op) ? std::optional<CausalRole>(*ctx.causal_role(op)) : std::nullopt;
+  const bool scan = ctx.skip_zero_triangles() && (m == kk || n == kk);
   return StepFn([=] {
     auto one = [&](size_t i, ThreadPool* pool) {
       const MatrixRef ma = a.at(batches[i].x, a_rs, a_cs), mb = b.at(batches[i].y, b_rs, b_cs);
-      const Structure st = role ? causal_structure(*role, i, batches[i], ma, mb, m, n, kk, tx, ty) : Structure{};
+      const Structure st = role   ? causal_structure(*role, i, batches[i], ma, mb, m, n, kk, tx, ty)
+                           : scan ? zero_triangles(ma, mb, m, n, kk)
+                                  : Structure{};
       sgemm(ma, mb, out + static_cast<int64_t>(i) * m * n, n, m, n, kk, 0.0f, pool, st);
     };
     if (batches.size() == 1) {

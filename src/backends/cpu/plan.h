@@ -100,6 +100,8 @@ class LowerCtx {
   virtual Precision precision() const = 0;
   // op's part in a causal attention pattern, or nullptr.
   virtual const CausalRole* causal_role(const mil::Op& op) const = 0;
+  // Whether products look for operands that are zero on one side of the diagonal.
+  virtual bool skip_zero_triangles() const = 0;
   const Kernels& k() const { return kernels(); }
 };
 
