@@ -139,11 +139,15 @@ Triangle transposed(Triangle t) {
 
 // c = beta * c over an m x n block (beta 0: c is not read).
 void scale_tile(float* c, int64_t rs_c, int64_t cs_c, int64_t m, int64_t n, float beta) {
-  for (int64_t i = 0; i < m; ++i) {
-    for (int64_t j = 0; j < n; ++j) {
-      float& x = c[i * rs_c + j * cs_c];
-      x = beta == 0.0f ? 0.0f : beta * x;
+  const bool rows = cs_c == 1;  // lines along the stride-1 side
+  for (int64_t outer = 0; outer < (rows ? m : n); ++outer) {
+    float* line = c + outer * (rows ? rs_c : cs_c);
+    const int64_t step = rows ? cs_c : rs_c, count = rows ? n : m;
+    if (beta == 0.0f && step == 1) {
+      std::fill_n(line, count, 0.0f);
+      continue;
     }
+    for (int64_t t = 0; t < count; ++t) line[t * step] = beta == 0.0f ? 0.0f : beta * line[t * step];
   }
 }
 
