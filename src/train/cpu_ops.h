@@ -54,8 +54,9 @@ void silu_backward(std::span<float> dh, std::span<const float> dy, std::span<con
 // dw [out, in] = beta * dw + dy [out, S] x [in, S]^T (a linear layer's weight gradient; beta
 // 0 overwrites, 1 accumulates), one GEMM (split over `pool` when given). dy and x are blocks
 // of rows S long (MatrixRef: row stride rs, cs 1), fp32 or fp16 (e.g. taps in a surface).
+// squares, when given, receives the sum of dw's squares afterwards (for the gradient norm).
 void linear_weight_grad(std::span<float> dw, cpu::MatrixRef dy, cpu::MatrixRef x, int out, int in, int S,
-                        ThreadPool* pool = nullptr, float beta = 1.0f);
+                        ThreadPool* pool = nullptr, float beta = 1.0f, double* squares = nullptr);
 // A [rows, S] fp32 block as linear_weight_grad reads it.
 inline cpu::MatrixRef rows_of(std::span<const float> x, int64_t S) { return {x.data(), S, 1}; }
 

@@ -103,14 +103,21 @@ Status AdamW::step(ModelWeights& weights, const ModelWeights& grads, double lr, 
   return {};
 }
 
-double global_norm(const ModelWeights& grads, ThreadPool& pool) {
-  // Per-chunk sums added in chunk order: the result does not depend on the thread count.
+double global_norm(const ModelWeights& grads, ThreadPool& pool, std::span<const std::optional<double>> known) {
+  // Per-chunk sums added in chunk order (a known tensor's sum at its first chunk): the result
+  // does not depend on the thread count.
+  auto is_known = [&](size_t t) { return t < known.size() && known[t].has_value(); };
   const std::vector<Chunk> chunks = chunks_of(grads);
   std::vector<double> sums(chunks.size());
   const auto g = grads.tensors();
   pool.parallel_for(chunks.size(), 1, [&](size_t b, size_t e) {
     for (size_t c = b; c < e; ++c) {
-      sums[c] = sum_of_squares(g[chunks[c].tensor].data.subspan(chunks[c].begin, chunks[c].end - chunks[c].begin));
+      const Chunk& k = chunks[c];
+      if (is_known(k.tensor)) {
+        sums[c] = k.begin == 0 ? *known[k.tensor] : 0.0;
+      } else {
+        sums[c] = sum_of_squares(g[k.tensor].data.subspan(k.begin, k.end - k.begin));
+      }
     }
   });
   double total = 0;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "core/fp16.h"
@@ -60,8 +61,10 @@ class AdamW {
   int64_t t_ = 0;
 };
 
-// sqrt of the sum of squares of every gradient (accumulated in double, over `pool`).
-double global_norm(const ModelWeights& grads, ThreadPool& pool);
+// sqrt of the sum of squares of every gradient (accumulated in double, over `pool`). known[t],
+// where set, is tensor t's sum of squares already (from the GEMM that wrote it): that tensor
+// is not read again. The result does not depend on the pool's size.
+double global_norm(const ModelWeights& grads, ThreadPool& pool, std::span<const std::optional<double>> known = {});
 // Sets every gradient to zero (over `pool`).
 void zero_all(ModelWeights& grads, ThreadPool& pool);
 

@@ -29,8 +29,9 @@ class ScopedTime {
 
 // dw[out, in] = beta * dw + dy[out, S] x[in, S]^T.
 void weight_grad(std::vector<float>& dw, cpu::MatrixRef dy, cpu::MatrixRef x, int64_t out, int64_t in, int64_t S,
-                 float beta, ThreadPool& pool) {
-  linear_weight_grad(dw, dy, x, static_cast<int>(out), static_cast<int>(in), static_cast<int>(S), &pool, beta);
+                 float beta, ThreadPool& pool, double* squares) {
+  linear_weight_grad(dw, dy, x, static_cast<int>(out), static_cast<int>(in), static_cast<int>(S), &pool, beta,
+                     squares);
 }
 
 // Channels [channel, channel + channels) of a kernel's fp16 surface, read in place by a GEMM.
@@ -67,7 +68,11 @@ Trainer::Trainer(Engine& engine, ModelWeights weights, TrainerOptions options, A
       adam_(std::move(adam)),
       grads_(std::move(grads)),
       scaler_(options.loss_scale, options.dynamic_loss_scale),
-      pool_(options.threads) {}
+      pool_(options.threads) {
+  const auto g = grads_.tensors();
+  grad_squares_.resize(g.size());
+  for (size_t i = 0; i < g.size(); ++i) grad_index_[g[i].data.data()] = i;
+}
 
 Trainer::~Trainer() = default;
 
@@ -127,6 +132,12 @@ double Trainer::flops_per_window() const {
 }
 
 float Trainer::gemm_gradient_beta() const { return micro_steps_ == 0 ? 0.0f : 1.0f; }
+
+double* Trainer::squares_of(const std::vector<float>& g) {
+  std::optional<double>& s = grad_squares_[grad_index_.at(g.data())];
+  s = 0.0;
+  return &*s;
+}
 
 void Trainer::zero_summed_gradients() {
   auto zero = [](std::vector<float>& v) { std::fill(v.begin(), v.end(), 0.0f); };
@@ -201,8 +212,10 @@ Expected<double> Trainer::classifier_loss(std::span<const uint16_t> targets, boo
   ANE_ASSIGN_OR_RETURN(float loss, cross_entropy(b.dlogits, b.logits, targets, c.vocab_size, c.seq_len,
                                                  static_cast<float>(scaler_.scale()), &pool_));
   if (!backward) return static_cast<double>(loss);
+  // The shared classifier's gradient is the embedding's, which embed_backward adds to later.
   std::vector<float>& dwc = c.shared_classifier ? grads_.embedding : grads_.classifier;
-  cpu::sgemm({b.dlogits.data(), S, 1}, {b.xf.data(), 1, S}, dwc.data(), D, V, D, S, gemm_gradient_beta(), &pool_);
+  cpu::sgemm({b.dlogits.data(), S, 1}, {b.xf.data(), 1, S}, dwc.data(), D, V, D, S, gemm_gradient_beta(), &pool_,
+             {{}, c.shared_classifier ? nullptr : squares_of(dwc)});
   cpu::sgemm({wc.data(), 1, D}, {b.dlogits.data(), S, 1}, b.dxn.data(), S, D, S, V, 0.0f, &pool_);
   rmsnorm_backward(b.dy, grads_.rms_final, b.dxn, x, weights_.rms_final, c.dim, c.seq_len, eps);
   return static_cast<double>(loss);
@@ -241,9 +254,9 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
     ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef dh3, surface_rows(out, kl.output, D + H, H, S));
     ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef gated, surface_rows(ffn, fl.output, ft.gated, H, S));
     ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef xn2, surface_rows(ffn, fl.output, ft.xnorm, D, S));
-    weight_grad(g.w2, rows_of(dffn, S), gated, D, H, S, beta, pool_);
-    weight_grad(g.w1, dh1, xn2, H, D, S, beta, pool_);
-    weight_grad(g.w3, dh3, xn2, H, D, S, beta, pool_);
+    weight_grad(g.w2, rows_of(dffn, S), gated, D, H, S, beta, pool_, squares_of(g.w2));
+    weight_grad(g.w1, dh1, xn2, H, D, S, beta, pool_, squares_of(g.w1));
+    weight_grad(g.w3, dh3, xn2, H, D, S, beta, pool_, squares_of(g.w3));
     rmsnorm_backward(b.dx2, g.rms_ffn, b.dxn, b.x2[lz], w.rms_ffn, c.dim, c.seq_len, eps);
     for (size_t i = 0; i < dy.size(); ++i) b.dx2[i] += dy[i];
   }
@@ -259,7 +272,7 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
   {
     const ScopedTime t(times_.cpu);
     ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef attn, surface_rows(att, al.output, at.attn, Q, S));
-    weight_grad(g.wo, rows_of(d_o, S), attn, D, Q, S, beta, pool_);
+    weight_grad(g.wo, rows_of(d_o, S), attn, D, Q, S, beta, pool_, squares_of(g.wo));
   }
   ANE_ASSIGN_OR_RETURN(Kernel * s2, kernels_->get(LayerKernel::kSdpaBackward2, layer));
   const KernelLayout& s2l = kernels_->layout(LayerKernel::kSdpaBackward2);
@@ -290,9 +303,9 @@ Status Trainer::layer_backward(int layer, std::vector<float>& dy) {
     }
     ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef xn, surface_rows(att, al.output, at.xnorm, D, S));
     ANE_ASSIGN_OR_RETURN(const cpu::MatrixRef dv, surface_rows(s1_out, s1l.output, s1o.dv, KV, S));
-    weight_grad(g.wq, rows_of(b.dq, S), xn, Q, D, S, beta, pool_);
-    weight_grad(g.wk, rows_of(b.dk, S), xn, KV, D, S, beta, pool_);
-    weight_grad(g.wv, dv, xn, KV, D, S, beta, pool_);
+    weight_grad(g.wq, rows_of(b.dq, S), xn, Q, D, S, beta, pool_, squares_of(g.wq));
+    weight_grad(g.wk, rows_of(b.dk, S), xn, KV, D, S, beta, pool_, squares_of(g.wk));
+    weight_grad(g.wv, dv, xn, KV, D, S, beta, pool_, squares_of(g.wv));
   }
   ANE_ASSIGN_OR_RETURN(Kernel * qb, kernels_->get(LayerKernel::kQkvBackward, layer));
   const KernelLayout& ql = kernels_->layout(LayerKernel::kQkvBackward);
@@ -317,6 +330,7 @@ Status Trainer::backward(std::span<const uint16_t> tokens) {
 
 Expected<double> Trainer::accumulate(std::span<const uint16_t> window) {
   ANE_RETURN_IF_ERROR(check_window(window));
+  std::fill(grad_squares_.begin(), grad_squares_.end(), std::nullopt);  // this window's GEMMs report afresh
   const size_t S = z(weights_.config.seq_len);
   ANE_RETURN_IF_ERROR(forward(window.first(S)));
   ANE_ASSIGN_OR_RETURN(double loss, classifier_loss(window.subspan(1, S), /*backward=*/true));
@@ -341,7 +355,7 @@ Expected<StepReport> Trainer::step() {
     // The accumulators hold loss_scale * (sum over windows): unscale, average and clip in
     // AdamW's single pass over the gradients.
     const double unscale = 1.0 / (scaler_.scale() * micro_steps_);
-    r.grad_norm = global_norm(grads_, pool_) * unscale;
+    r.grad_norm = global_norm(grads_, pool_, grad_squares_) * unscale;
     r.applied = scaler_.update(std::isfinite(r.grad_norm));
     r.lr = options_.schedule.at(steps_done_);
     if (r.applied) {

@@ -12,7 +12,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include "core/fp16.h"
@@ -115,6 +117,8 @@ class Trainer {
   // Zeroes the gradients that are sums rather than GEMM outputs (norm scales; the embedding
   // when the classifier is not shared), after an applied step.
   void zero_summed_gradients();
+  // Where the GEMM writing gradient g reports g's sum of squares (marking it known).
+  double* squares_of(const std::vector<float>& g);
   Status check_window(std::span<const uint16_t> window) const;
 
   Engine& engine_;
@@ -128,6 +132,10 @@ class Trainer {
   std::unique_ptr<Buffers> buf_;
   int64_t steps_done_ = 0;
   int micro_steps_ = 0;  // windows accumulated since the last step
+  // Per gradient tensor (grads_.tensors() order): its sum of squares as the GEMM that wrote it
+  // last reported it, so the step's norm need not read it again; unset for the others.
+  std::vector<std::optional<double>> grad_squares_;
+  std::unordered_map<const float*, size_t> grad_index_;  // a gradient's data -> its index
   TrainerTimes times_;
 };
 

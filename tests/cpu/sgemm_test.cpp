@@ -141,7 +141,7 @@ void check_structured(const Structure& st, int64_t s, int64_t other, bool ta, bo
   std::vector<float> skipped = full;
   ThreadPool pool(threads);
   sgemm(a.ref(), b.ref(), full.data(), n, m, n, k, beta, &pool);
-  sgemm(a.ref(), b.ref(), skipped.data(), n, m, n, k, beta, &pool, st);
+  sgemm(a.ref(), b.ref(), skipped.data(), n, m, n, k, beta, &pool, {st});
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j) {
       const size_t o = static_cast<size_t>(i * n + j);
@@ -174,6 +174,32 @@ TEST(Sgemm, TriangularOperandsAndWantedTriangleGiveTheFullProductsBits) {
                                (tra ? " aT" : "") + (trb ? " bT" : "") + " beta " + std::to_string(beta));
         }
       }
+    }
+  }
+}
+
+// The sum of c's squares that sgemm can return: against float64 over the result, and the
+// same bits whatever the thread count (the trainer's gradient norm relies on both).
+TEST(Sgemm, SumOfSquaresOfTheResult) {
+  std::mt19937 rng(99);
+  for (int trial = 0; trial < 12; ++trial) {
+    const int64_t m = pick(rng, 1, 300), n = pick(rng, 1, 200), k = pick(rng, 1, 600);
+    const Operand a(rng, m, k, pick(rng, 0, 1) == 1, false), b(rng, k, n, pick(rng, 0, 1) == 1, pick(rng, 0, 1) == 1);
+    const float beta = pick(rng, 0, 1) == 0 ? 0.0f : 1.0f;
+    std::vector<float> start(static_cast<size_t>(m * n));
+    for (float& x : start) x = std::uniform_real_distribution<float>(-1.0f, 1.0f)(rng);
+    double first = -1;
+    for (int threads : {1, 2, 3}) {
+      SCOPED_TRACE("trial " + std::to_string(trial) + " threads " + std::to_string(threads));
+      std::vector<float> c = start;
+      ThreadPool pool(threads);
+      double squares = -1;
+      sgemm(a.ref(), b.ref(), c.data(), n, m, n, k, beta, &pool, {{}, &squares});
+      double want = 0;
+      for (float x : c) want += static_cast<double>(x) * x;
+      EXPECT_NEAR(squares, want, 1e-6 * want);
+      if (first < 0) first = squares;
+      EXPECT_EQ(squares, first) << "depends on the thread count";
     }
   }
 }

@@ -195,6 +195,26 @@ TEST(Trainer, OverflowSkipsTheStepAndHalvesTheScale) {
   EXPECT_EQ((*t)->adam().t(), 0);
 }
 
+// The step's norm comes from sums of squares the weight-gradient GEMMs report (the matrices
+// are not read again): it must be the norm of the gradients as they stand, for a shared and a
+// separate classifier, after two accumulated windows.
+TEST(Trainer, StepNormIsTheNormOfTheAccumulatedGradients) {
+  for (bool shared : {true, false}) {
+    ModelConfig c = tiny_config();
+    c.shared_classifier = shared;
+    Pair p = random_pair(c, 16);
+    auto e = engine();
+    auto t = Trainer::create(*e, p.w, options_for(Settings{}, Pipeline::kDynamic));
+    ASSERT_TRUE(t.ok()) << t.error().to_string();
+    for (const auto& w : random_windows(c, 2, 10)) ASSERT_TRUE((*t)->accumulate(w).ok());
+    ThreadPool pool(1);
+    const double direct = global_norm((*t)->gradients(), pool) / ((*t)->loss_scaler().scale() * 2);
+    auto r = (*t)->step();
+    ASSERT_TRUE(r.ok());
+    EXPECT_NEAR(r->grad_norm, direct, 1e-9 * direct) << (shared ? "shared" : "separate") << " classifier";
+  }
+}
+
 TEST(Trainer, StaticPipelineReportsASpentBudget) {
   const ModelConfig c = tiny_config();
   Pair p = random_pair(c, 15);
@@ -268,6 +288,16 @@ TEST(Optimizer, GlobalNormAndScalingAreExactAndThreadCountIndependent) {
   // Squares are summed in fp32 over 64 terms before double takes over: 1e-7 relative is
   // ample (the error of one such sum is at most 64 * 2^-24 of it, and they do not correlate).
   EXPECT_NEAR(n1, std::sqrt(want), 1e-7 * std::sqrt(want));
+  // Sums already known for some tensors stand in for reading them.
+  std::vector<std::optional<double>> known(g.tensors().size());
+  for (size_t t = 0; t < known.size(); t += 2) {
+    double sum = 0;
+    for (float x : g.tensors()[t].data) sum += static_cast<double>(x) * x;
+    known[t] = sum;
+  }
+  EXPECT_NEAR(global_norm(g, two, known), std::sqrt(want), 1e-7 * std::sqrt(want));
+  known[0] = *known[0] + 1e6;  // and are trusted, not checked
+  EXPECT_GT(global_norm(g, one, known), std::sqrt(want + 1e5));
   zero_all(g, two);
   EXPECT_EQ(global_norm(g, one), 0.0);
 }

@@ -26,10 +26,17 @@ struct Structure {
   Triangle a = Triangle::kFull, b = Triangle::kFull, c = Triangle::kFull;
 };
 
+struct GemmOptions {
+  Structure structure;
+  // When set, receives the sum of the squares of c's entries after the product, added while
+  // each micro-tile is still in L1 in an order fixed by the shape (not the thread count).
+  double* sum_of_squares = nullptr;
+};
+
 // c[m, n] = a[m, k] b[k, n] + beta * c, c row-major with row stride ldc (beta 0: c is not
 // read). With a pool of more than one thread, a large product is shared out: the threads
 // pack b together and take chunks of c's rows from a shared queue. Not re-entrant on one pool.
 void sgemm(MatrixRef a, MatrixRef b, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, float beta,
-           ThreadPool* pool = nullptr, Structure structure = {});
+           ThreadPool* pool = nullptr, const GemmOptions& options = {});
 
 }  // namespace ane::cpu

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "backends/cpu/blas.h"
 #include "backends/cpu/kernels.h"
@@ -69,6 +70,14 @@ struct Counters {
 };
 thread_local Counters t_counters;
 
+// Per-panel sums of one product (grow-only, one set per calling thread).
+thread_local std::vector<double> t_sums;
+
+double* zeroed_sums(size_t n) {
+  t_sums.assign(n, 0.0);
+  return t_sums.data();
+}
+
 std::atomic<int32_t>* zeroed_counters(size_t n) {
   Counters& c = t_counters;
   if (c.size < n) {
@@ -111,7 +120,27 @@ struct Product {
   int64_t rs_c, cs_c, m, n, k;
   float beta;
   Structure structure;
+  double* sum_of_squares;
 };
+
+// Σ x² over an m x n tile (element (i, j) at i * rs + j * cs) in fp32, in a fixed order:
+// lanes along the stride-1 side, then the lanes in order.
+float tile_sum_of_squares(const float* c, int64_t rs, int64_t cs, int64_t m, int64_t n) {
+  constexpr int64_t kLanes = 16;
+  const bool rows = cs == 1;
+  const int64_t lines = rows ? m : n, count = rows ? n : m, line_step = rows ? rs : cs, step = rows ? cs : rs;
+  float lanes[kLanes] = {};
+  for (int64_t l = 0; l < lines; ++l) {
+    const float* x = c + l * line_step;
+    for (int64_t t0 = 0; t0 < count; t0 += kLanes) {
+      const int64_t w = std::min(kLanes, count - t0);
+      for (int64_t t = 0; t < w; ++t) lanes[t] += x[(t0 + t) * step] * x[(t0 + t) * step];
+    }
+  }
+  float total = 0;
+  for (float v : lanes) total += v;
+  return total;
+}
 
 // The part [lo, hi) of k that can add to the tile of rows [i0, i1) and columns [j0, j1).
 struct KRange {
@@ -173,6 +202,9 @@ void run(const Product& g, ThreadPool* pool) {
     kern.pack_panel(packed_b + p0 * n_padded + panel * kcb * u.nr, u.nr, source(g.b, j0, p0, true),
                     std::min(u.nr, g.n - j0), kcb);
   };
+  // Σ c² per micro-panel of C's rows (each written by one work item, tiles added in order).
+  const int64_t row_panels = (g.m + u.mr - 1) / u.mr;
+  double* panel_squares = g.sum_of_squares ? zeroed_sums(static_cast<size_t>(row_panels)) : nullptr;
   // Rows [r0, r1) of C (at most one A block) times k block `blk` of A and the packed B.
   auto compute = [&](int64_t blk, int64_t r0, int64_t r1) {
     float* packed_a = scratch(t_packed_a, ((u.mc + u.mr - 1) / u.mr) * u.mr * u.kc);
@@ -199,12 +231,15 @@ void run(const Product& g, ThreadPool* pool) {
         }
         if (lo == hi) {  // nothing to add: the first k block still owes c its beta
           if (p0 == 0) scale_tile(c, g.rs_c, g.cs_c, mr, nr, g.beta);
-          continue;
+        } else {
+          const bool last_a = ir + u.mr >= rows;  // the micro-kernel prefetches the next panels
+          bli_auxinfo_set_next_a(last_a ? packed_a : ap + u.mr * kcb, &aux);
+          bli_auxinfo_set_next_b(last_a && jp + 1 < n_panels ? bp + kcb * u.nr : bp, &aux);
+          u.kernel(mr, nr, hi - lo, &one, ap + lo * u.mr, bp + lo * u.nr, &beta, c, g.rs_c, g.cs_c, &aux, u.cntx);
         }
-        const bool last_a = ir + u.mr >= rows;  // the micro-kernel prefetches the next panels
-        bli_auxinfo_set_next_a(last_a ? packed_a : ap + u.mr * kcb, &aux);
-        bli_auxinfo_set_next_b(last_a && jp + 1 < n_panels ? bp + kcb * u.nr : bp, &aux);
-        u.kernel(mr, nr, hi - lo, &one, ap + lo * u.mr, bp + lo * u.nr, &beta, c, g.rs_c, g.cs_c, &aux, u.cntx);
+        if (panel_squares != nullptr && blk + 1 == k_blocks) {
+          panel_squares[i0 / u.mr] += tile_sum_of_squares(c, g.rs_c, g.cs_c, mr, nr);
+        }
       }
     }
   };
@@ -240,18 +275,32 @@ void run(const Product& g, ThreadPool* pool) {
   } else {
     pool->parallel_for(static_cast<size_t>(threads), 1, [&](size_t, size_t) { work(); });
   }
+  if (panel_squares != nullptr) {
+    double total = 0;
+    for (int64_t p = 0; p < row_panels; ++p) total += panel_squares[p];
+    *g.sum_of_squares = total;
+  }
 }
 
 }  // namespace
 
 void sgemm(MatrixRef a, MatrixRef b, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, float beta,
-           ThreadPool* pool, Structure structure) {
+           ThreadPool* pool, const GemmOptions& options) {
+  if (options.sum_of_squares != nullptr) *options.sum_of_squares = 0;
   if (m <= 0 || n <= 0) return;
-  Product g{a, b, c, ldc, 1, m, n, k, beta, structure};
-  if (k <= 0) return scale_tile(c, ldc, 1, m, n, beta);
+  const Structure& st = options.structure;
+  Product g{a, b, c, ldc, 1, m, n, k, beta, st, options.sum_of_squares};
+  if (k <= 0) {
+    scale_tile(c, ldc, 1, m, n, beta);
+    for (int64_t i = 0; i < m && options.sum_of_squares != nullptr; ++i) {
+      *options.sum_of_squares += tile_sum_of_squares(c + i * ldc, ldc, 1, 1, n);
+    }
+    return;
+  }
   if (micro().prefers_cols) {  // C^T = B^T A^T: column-stored C^T is C itself
-    const Structure t{transposed(structure.b), transposed(structure.a), transposed(structure.c)};
-    g = Product{{b.data, b.cs, b.rs, b.halves}, {a.data, a.cs, a.rs, a.halves}, c, 1, ldc, n, m, k, beta, t};
+    const Structure t{transposed(st.b), transposed(st.a), transposed(st.c)};
+    g = Product{{b.data, b.cs, b.rs, b.halves}, {a.data, a.cs, a.rs, a.halves}, c, 1, ldc, n, m, k, beta, t,
+                options.sum_of_squares};
   }
   run(g, pool);
 }
