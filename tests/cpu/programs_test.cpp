@@ -103,6 +103,29 @@ TEST(CpuPrograms, AttentionMatchesReference) {
   EXPECT_EQ(s.fallback_ops, 0);
 }
 
+// Pieces of a split that only concats read (RoPE's rotate-half: swap two halves) are copied
+// once, from the split's input: the split is no step of its own. Along the same axis and
+// another, and with a piece also read elsewhere (then the split runs as before).
+TEST(CpuPrograms, ConcatsOfSplitPiecesCopyFromTheSplitInput) {
+  Builder b;
+  Value* x = b.input("x", {DType::kFp16, {1, 3, 8, 2, 5}});
+  std::vector<Value*> halves = b.split(x, 3, 2);
+  b.output(b.mul(b.concat(3, {halves[1], halves[0]}), 2.0));  // rotate-half
+  Value* y = b.input("y", {DType::kFp16, {1, 6, 4}});
+  std::vector<Value*> thirds = b.split(y, 1, 3);
+  b.output(b.concat(2, {thirds[2], thirds[0], thirds[1]}));  // another axis
+  Value* z = b.input("z", {DType::kFp16, {2, 6}});
+  std::vector<Value*> parts = b.split(z, 1, 2);
+  b.output(b.concat(1, {parts[1], parts[0]}));
+  b.output(b.mul(parts[0], 3.0));  // read elsewhere too: this split runs
+  auto p = finish(b);
+  const mil::Function& fn = *p->functions[0];
+  compare_both(fn, "split pieces");
+  CpuBackendOptions off;
+  off.views_and_taps = false;
+  EXPECT_EQ(stats_of(fn).steps + 2, stats_of(fn, off).steps) << "two of the three splits need no step";
+}
+
 TEST(CpuPrograms, EveryPassCanBeTurnedOff) {
   auto p = attention_program(2, 4, 5);
   CpuBackendOptions off;

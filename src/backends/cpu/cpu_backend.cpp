@@ -235,6 +235,7 @@ class PlanCompiler final : public LowerCtx {
       exe_.info.causal_softmaxes += role.kind == CausalRole::Kind::kSoftmax;
       absorbed_.insert(role.absorbed.begin(), role.absorbed.end());
     }
+    if (bo_.views_and_taps) find_splits_read_by_concats();
     ANE_RETURN_IF_ERROR(assign_storage());
     settle_groups();
     plan_arena();
@@ -272,6 +273,10 @@ class PlanCompiler final : public LowerCtx {
   Runtime& runtime() override { return exe_.runtime; }
   Precision precision() const override { return co_.precision; }
   bool skip_zero_triangles() const override { return bo_.skip_zero_triangles; }
+  std::optional<SplitPiece> split_piece(const mil::Value* v) const override {
+    auto it = split_pieces_.find(graph_.canonical(v));
+    return it == split_pieces_.end() ? std::nullopt : std::optional<SplitPiece>(it->second);
+  }
   const CausalRole* causal_role(const mil::Op& op) const override {
     auto it = causal_.find(&op);
     return it == causal_.end() ? nullptr : &it->second;
@@ -283,6 +288,36 @@ class PlanCompiler final : public LowerCtx {
     std::vector<bool> stored;         // per member: its result is read outside the group
     bool open = true;
   };
+
+  // Splits whose pieces only (non-interleaved) concats read, e.g. rotate-half in RoPE: the
+  // concats copy straight from the split's input and the split never runs.
+  void find_splits_read_by_concats() {
+    for (const mil::Op* op : graph_.ops) {
+      if (op->type != "split" || op->outputs.empty()) continue;
+      const mil::Value* x = arg(*op, "x");
+      auto raw = ref::int_arg(*op, "axis");
+      if (x == nullptr || !raw.ok() || *raw < -x->type.rank() || *raw >= x->type.rank() || x->type.rank() > kMaxRank) {
+        continue;
+      }
+      const bool only_concats = std::all_of(op->outputs.begin(), op->outputs.end(), [&](const mil::Value* raw_out) {
+        const mil::Value* o = graph_.canonical(raw_out);
+        auto r = readers_.find(o);
+        if (r == readers_.end() || static_cast<int>(r->second.size()) != uses_[o]) return false;
+        return std::all_of(r->second.begin(), r->second.end(), [](const auto& reader) {
+          auto interleave = ref::bool_arg(*reader.first, "interleave", false);
+          return reader.first->type == "concat" && reader.second == "values" && interleave.ok() && !*interleave;
+        });
+      });
+      if (!only_concats) continue;
+      const int axis = ref::normalize_axis(*raw, x->type.rank());
+      int64_t start = 0;
+      for (const mil::Value* o : op->outputs) {
+        split_pieces_[graph_.canonical(o)] = {x, axis, start};
+        start += o->type.shape[static_cast<size_t>(axis)];
+      }
+      absorbed_.insert(op);
+    }
+  }
 
   // --- storage pass -----------------------------------------------------------------
   void count_uses() {
@@ -374,8 +409,14 @@ class PlanCompiler final : public LowerCtx {
       for (const auto& [name, a] : op.args) {
         for (const mil::Value* v : a.values) ANE_RETURN_IF_ERROR(touch(graph_.canonical(v), time));
       }
-      // A causal softmax reads the scores its absorbed ops would have read.
+          // A causal softmax reads the scores its absorbed ops would have read, a concat the input
+      // of the absorbed split whose pieces it joins.
       if (const CausalRole* role = causal_role(op); role && role->scores) ANE_RETURN_IF_ERROR(touch(role->scores, time));
+      if (op.type == "concat") {
+        for (const mil::Value* v : op.arg("values")->values) {
+          if (const auto piece = split_piece(v)) ANE_RETURN_IF_ERROR(touch(piece->x, time));
+        }
+      }
       ANE_RETURN_IF_ERROR(place_outputs(op, time));
     }
     for (const mil::Value* v : fn_.outputs) ANE_RETURN_IF_ERROR(touch(graph_.canonical(v), n + 1));
@@ -820,7 +861,8 @@ class PlanCompiler final : public LowerCtx {
   std::unordered_map<const mil::Value*, int> uses_;
   ValueReaders readers_;
   std::unordered_map<const mil::Op*, CausalRole> causal_;
-  std::unordered_set<const mil::Op*> absorbed_;  // ops a causal softmax computes itself
+  std::unordered_set<const mil::Op*> absorbed_;  // ops others compute: causal softmaxes, concats
+  std::unordered_map<const mil::Value*, SplitPiece> split_pieces_;
   std::unordered_map<const mil::Value*, int64_t> row_strides_;  // slices read in place by GEMMs
   std::unordered_map<const mil::Value*, Loc> loc_;
   std::unordered_set<const mil::Op*> folded_;

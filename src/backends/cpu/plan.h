@@ -93,6 +93,14 @@ class LowerCtx {
   virtual bool is_constant(const mil::Value* v) const = 0;
   // True when v was written in place by its producer (a concat tap): no copy needed.
   virtual bool is_tap(const mil::Value* v) const = 0;
+  // When v is a piece of a split that only concats read (the split never runs: a concat of
+  // its pieces copies straight from its input), that input and v's first index on the axis.
+  struct SplitPiece {
+    const mil::Value* x;
+    int axis;
+    int64_t start;
+  };
+  virtual std::optional<SplitPiece> split_piece(const mil::Value* v) const = 0;
   // Set when v's elements are (a view of) an fp16 input's: GEMMs and elementwise groups read
   // them from there, and the input conversion skips what only they read.
   virtual HalfOperand half_operand(const mil::Value* v) const = 0;

@@ -47,13 +47,12 @@ bool make_plan(const Shape& dims, const Shape& src, const Shape& dst, CopyPlan& 
   return true;
 }
 
-void run_copy(const CopyPlan& p) {
+// Rows [r0, r1) of the plan (its innermost axis is a row).
+void copy_rows(const CopyPlan& p, int64_t r0, int64_t r1) {
   const int last = p.rank - 1;
   const int64_t n = p.dims[static_cast<size_t>(last)];
   const int64_t ss = p.src_strides[static_cast<size_t>(last)], ds = p.dst_strides[static_cast<size_t>(last)];
-  int64_t rows = 1;
-  for (int d = 0; d < last; ++d) rows *= p.dims[static_cast<size_t>(d)];
-  for (int64_t r = 0; r < rows; ++r) {
+  for (int64_t r = r0; r < r1; ++r) {
     int64_t so = 0, dof = 0, rest = r;
     for (int d = last; d-- > 0;) {
       const int64_t i = rest % p.dims[static_cast<size_t>(d)];
@@ -71,11 +70,27 @@ void run_copy(const CopyPlan& p) {
   }
 }
 
-Expected<StepFn> copies_step(const mil::Op& op, std::vector<CopyPlan> plans) {
+int64_t rows_of(const CopyPlan& p) {
+  int64_t rows = 1;
+  for (int d = 0; d + 1 < p.rank; ++d) rows *= p.dims[static_cast<size_t>(d)];
+  return rows;
+}
+
+// The plans' copies; a large one is shared out over the pool by rows.
+Expected<StepFn> copies_step(std::vector<CopyPlan> plans, Runtime& rt) {
   if (plans.empty()) return StepFn();
-  (void)op;
-  return StepFn([plans = std::move(plans)] {
-    for (const CopyPlan& p : plans) run_copy(p);
+  constexpr int64_t kSplitElements = int64_t{1} << 16;
+  return StepFn([plans = std::move(plans), rt = &rt] {
+    for (const CopyPlan& p : plans) {
+      const int64_t rows = rows_of(p);
+      if (rows > 1 && rows * p.dims[static_cast<size_t>(p.rank - 1)] >= kSplitElements && rt->threads() > 1) {
+        rt->pool.parallel_for(static_cast<size_t>(rows), 1, [&](size_t r0, size_t r1) {
+          copy_rows(p, static_cast<int64_t>(r0), static_cast<int64_t>(r1));
+        });
+      } else {
+        copy_rows(p, 0, rows);
+      }
+    }
     return Status();
   });
 }
@@ -93,7 +108,7 @@ Expected<StepFn> lower_transpose(const mil::Op& op, LowerCtx& ctx) {
   if (!make_plan(out, src, row_major(out), plan)) return too_deep(op);
   plan.src = ctx.data(x);
   plan.dst = ctx.mutable_data(op.outputs[0]);
-  return copies_step(op, {plan});
+  return copies_step({plan}, ctx.runtime());
 }
 
 Expected<StepFn> lower_slice_by_size(const mil::Op& op, LowerCtx& ctx) {
@@ -109,7 +124,7 @@ Expected<StepFn> lower_slice_by_size(const mil::Op& op, LowerCtx& ctx) {
   if (!make_plan(dims, src, row_major(dims), plan)) return too_deep(op);
   plan.src = ctx.data(x) + region.base;
   plan.dst = ctx.mutable_data(op.outputs[0]);
-  return copies_step(op, {plan});
+  return copies_step({plan}, ctx.runtime());
 }
 
 Expected<StepFn> lower_concat(const mil::Op& op, LowerCtx& ctx) {
@@ -125,7 +140,14 @@ Expected<StepFn> lower_concat(const mil::Op& op, LowerCtx& ctx) {
   for (const mil::Value* raw_v : op.arg("values")->values) {
     const mil::Value* v = ctx.canonical(raw_v);
     const int64_t len = v->type.shape[static_cast<size_t>(axis)];
-    if (!ctx.is_tap(v)) {
+    if (const auto piece = ctx.split_piece(v)) {  // read in the split's input
+      const Shape xs = row_major(piece->x->type.shape);
+      CopyPlan plan;
+      if (!make_plan(v->type.shape, xs, os, plan)) return too_deep(op);
+      plan.src = ctx.data(piece->x) + piece->start * xs[static_cast<size_t>(piece->axis)];
+      plan.dst = dst + at * os[static_cast<size_t>(axis)];
+      plans.push_back(plan);
+    } else if (!ctx.is_tap(v)) {
       CopyPlan plan;
       if (!make_plan(v->type.shape, row_major(v->type.shape), os, plan)) return too_deep(op);
       plan.src = ctx.data(v);
@@ -134,7 +156,7 @@ Expected<StepFn> lower_concat(const mil::Op& op, LowerCtx& ctx) {
     }
     at += len;
   }
-  return copies_step(op, std::move(plans));
+  return copies_step(std::move(plans), ctx.runtime());
 }
 
 // Each output is the next block along the axis: one strided copy per output.
@@ -153,7 +175,7 @@ Expected<StepFn> lower_split(const mil::Op& op, LowerCtx& ctx) {
     plans.push_back(plan);
     at += out->type.shape[static_cast<size_t>(axis)];
   }
-  return copies_step(op, std::move(plans));
+  return copies_step(std::move(plans), ctx.runtime());
 }
 
 constexpr FamilyEntry kShapeOps[] = {
