@@ -1,6 +1,7 @@
 #include "train/optimizer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <numbers>
 
@@ -27,11 +28,16 @@ std::vector<Chunk> chunks_of(const ModelWeights& w) {
 }
 
 // Calls fn(tensor index, begin, end) over chunks of every tensor of `w`, spread over `pool`.
+// Threads claim chunks one at a time: tensors differ in their traffic (AdamW writes fp16
+// copies of some), so equal halves would finish apart.
 template <typename Fn>
 void for_each_chunk(const ModelWeights& w, ThreadPool& pool, Fn&& fn) {
   const std::vector<Chunk> chunks = chunks_of(w);
-  pool.parallel_for(chunks.size(), 1, [&](size_t b, size_t e) {
-    for (size_t i = b; i < e; ++i) fn(chunks[i].tensor, chunks[i].begin, chunks[i].end);
+  std::atomic<size_t> next{0};
+  pool.parallel_for(static_cast<size_t>(pool.size()), 1, [&](size_t, size_t) {
+    for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < chunks.size();) {
+      fn(chunks[i].tensor, chunks[i].begin, chunks[i].end);
+    }
   });
 }
 
