@@ -72,6 +72,15 @@ void MappedFile::reset() {
   size_ = 0;
 }
 
+void MappedFile::release(std::span<const uint8_t> part) const {
+  if (part.empty() || data_ == nullptr) return;
+  // Whole pages inside the range only: a page shared with a neighbouring range stays.
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(part.data()) + page - 1) / page * page;
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(part.data()) + part.size()) / page * page;
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 Expected<std::vector<uint8_t>> read_file(const std::string& path) {
   ANE_ASSIGN_OR_RETURN(MappedFile m, MappedFile::open(path));
   return std::vector<uint8_t>(m.bytes().begin(), m.bytes().end());

@@ -26,6 +26,9 @@ class MappedFile {
 
   const std::string& path() const { return path_; }
   std::span<const uint8_t> bytes() const { return {data_, size_}; }
+  // Hands the pages under `part` (a range of bytes()) back to the page cache: they stop
+  // counting towards this process's resident memory and are read again if touched.
+  void release(std::span<const uint8_t> part) const;
   size_t size() const { return size_; }
   ByteReader reader() const { return ByteReader(bytes(), path_); }
 

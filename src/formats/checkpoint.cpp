@@ -90,7 +90,9 @@ Status check_tensor_for_save(const TensorView& t, std::unordered_set<std::string
 // Reads the file's pieces in order, each check naming its section and byte offset.
 class Parser {
  public:
-  Parser(std::span<const uint8_t> bytes, const std::string& source) : bytes_(bytes), source_(source) {}
+  // With `file` (whose bytes these are), tensors keep their bytes in it instead of copies.
+  Parser(std::span<const uint8_t> bytes, const std::string& source, std::shared_ptr<const MappedFile> file = nullptr)
+      : bytes_(bytes), source_(source), file_(std::move(file)) {}
 
   Expected<Checkpoint> run() {
     ANE_RETURN_IF_ERROR(read_header());
@@ -103,7 +105,12 @@ class Parser {
     ANE_RETURN_IF_ERROR(check_data(entries));
     for (TableEntry& e : entries) {
       auto data = bytes_.subspan(e.offset, e.size);
-      e.tensor.data.assign(data.begin(), data.end());
+      if (file_) {
+        e.tensor.file = file_;
+        e.tensor.mapped = data;
+      } else {
+        e.tensor.data.assign(data.begin(), data.end());
+      }
       c.tensors.push_back(std::move(e.tensor));
     }
     return c;
@@ -256,6 +263,7 @@ class Parser {
         }
       }
       ANE_RETURN_IF_ERROR(check_crc(("tensor '" + e.tensor.name + "'").c_str(), e.offset, e.offset + e.size, e.crc));
+      if (file_) file_->release(bytes_.subspan(e.offset, e.size));
       at = e.offset + e.size;
     }
     return {};
@@ -263,6 +271,7 @@ class Parser {
 
   std::span<const uint8_t> bytes_;
   const std::string& source_;
+  std::shared_ptr<const MappedFile> file_;
   FileHeader h_{};
 };
 
@@ -304,13 +313,18 @@ uint64_t NamedTensor::numel() const {
   return n;
 }
 
+bool NamedTensor::operator==(const NamedTensor& o) const {
+  const std::span<const uint8_t> a = bytes(), b = o.bytes();
+  return name == o.name && dtype == o.dtype && shape == o.shape && std::equal(a.begin(), a.end(), b.begin(), b.end());
+}
+
 Status NamedTensor::check_view(CkptDType want, size_t count) const {
   if (dtype != want) {
     return invalid_argument("tensor '" + name + "' is " + ckpt_dtype_name(dtype) + ", not " + ckpt_dtype_name(want));
   }
-  if (count != numel() || data.size() != count * ckpt_dtype_size(dtype)) {
+  if (count != numel() || bytes().size() != count * ckpt_dtype_size(dtype)) {
     return invalid_argument("tensor '" + name + "' has " + std::to_string(numel()) + " elements (" +
-                            std::to_string(data.size()) + " bytes); the destination holds " + std::to_string(count));
+                            std::to_string(bytes().size()) + " bytes); the destination holds " + std::to_string(count));
   }
   return {};
 }
@@ -411,7 +425,7 @@ Expected<FilePrefix> file_prefix(const json& meta, std::span<const TensorView> t
 std::vector<TensorView> views_of(const std::vector<NamedTensor>& tensors) {
   std::vector<TensorView> views;
   views.reserve(tensors.size());
-  for (const NamedTensor& t : tensors) views.push_back({t.name, t.dtype, t.shape, t.data});
+  for (const NamedTensor& t : tensors) views.push_back({t.name, t.dtype, t.shape, t.bytes()});
   return views;
 }
 
@@ -449,6 +463,10 @@ Expected<Checkpoint> Checkpoint::parse(std::span<const uint8_t> bytes, const std
 Status Checkpoint::save(const std::string& path) const {
   ANE_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, serialize());
   return write_file_atomic(path, bytes);
+}
+
+Expected<Checkpoint> Checkpoint::map(std::shared_ptr<const MappedFile> file) {
+  return Parser(file->bytes(), file->path(), file).run();
 }
 
 Expected<Checkpoint> Checkpoint::load(const std::string& path) {

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/file.h"
 #include "core/status.h"
 #include "formats/model_config.h"
 
@@ -57,15 +59,21 @@ template <> constexpr CkptDType ckpt_dtype_of<uint32_t>() { return CkptDType::kU
 template <> constexpr CkptDType ckpt_dtype_of<int64_t>() { return CkptDType::kI64; }
 template <> constexpr CkptDType ckpt_dtype_of<uint64_t>() { return CkptDType::kU64; }
 
-// A named tensor: raw little-endian element bytes plus dtype and shape (row-major).
+// A named tensor: raw little-endian element bytes plus dtype and shape (row-major). The bytes
+// are its own (`data`), or lie in a mapped checkpoint file (Checkpoint::map): then copying
+// them out hands their pages back, so reading a large checkpoint into a model does not hold
+// a second copy of it in memory.
 struct NamedTensor {
   std::string name;             // unique within a checkpoint, non-empty
   CkptDType dtype = CkptDType::kF32;
   std::vector<uint64_t> shape;  // empty = a scalar (one element)
-  std::vector<uint8_t> data;    // numel() * ckpt_dtype_size(dtype) bytes
+  std::vector<uint8_t> data;    // numel() * ckpt_dtype_size(dtype) bytes, unless mapped
+  std::shared_ptr<const MappedFile> file;  // set when the bytes are `mapped`, in this file
+  std::span<const uint8_t> mapped;
 
   // Product of the shape (1 for a scalar); saturates at UINT64_MAX on overflow.
   uint64_t numel() const;
+  std::span<const uint8_t> bytes() const { return file ? mapped : std::span<const uint8_t>(data); }
 
   // A tensor holding a copy of `values`; save() checks that the shape fits the values.
   template <typename T>
@@ -78,18 +86,20 @@ struct NamedTensor {
   template <typename T>
   Status copy_to(std::span<T> out) const {
     ANE_RETURN_IF_ERROR(check_view(ckpt_dtype_of<T>(), out.size()));
-    if (!out.empty()) std::memcpy(out.data(), data.data(), out.size_bytes());
+    if (!out.empty()) std::memcpy(out.data(), bytes().data(), out.size_bytes());
+    if (file) file->release(mapped);
     return {};
   }
   // The elements as a vector of T (T must match the dtype).
   template <typename T>
   Expected<std::vector<T>> values() const {
-    std::vector<T> out(data.size() / sizeof(T));
+    std::vector<T> out(bytes().size() / sizeof(T));
     ANE_RETURN_IF_ERROR(copy_to(std::span<T>(out)));
     return out;
   }
 
-  bool operator==(const NamedTensor&) const = default;
+  // Same name, dtype, shape and bytes (wherever they lie).
+  bool operator==(const NamedTensor& o) const;
 
  private:
   Status check_view(CkptDType want, size_t count) const;
@@ -136,6 +146,10 @@ struct Checkpoint {
   Expected<std::vector<uint8_t>> serialize() const;
   // Reads and fully validates file bytes; `source` names them in errors.
   static Expected<Checkpoint> parse(std::span<const uint8_t> bytes, const std::string& source);
+  // parse() of a mapped file whose tensors keep their bytes in it (NamedTensor::file): every
+  // byte is checked as parse() does, a tensor's pages handed back once checked, so the file
+  // never counts towards resident memory whole.
+  static Expected<Checkpoint> map(std::shared_ptr<const MappedFile> file);
 
   Status save(const std::string& path) const;  // atomic: temp file, fsync, rename
   static Expected<Checkpoint> load(const std::string& path);

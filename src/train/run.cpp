@@ -132,8 +132,8 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
       // keep the original's file in its format; the full state goes beside it
       if (o.blzt.empty()) o.blzt = o.ckpt;
       o.ckpt += ".oane";
-    } else {
-      ANE_ASSIGN_OR_RETURN(resumed, Checkpoint::parse(file.bytes(), o.ckpt));
+    } else {  // tensors read from the mapping: the state is never in memory twice
+      ANE_ASSIGN_OR_RETURN(resumed, Checkpoint::map(std::make_shared<const MappedFile>(std::move(file))));
     }
     ANE_ASSIGN_OR_RETURN(weights, weights_from_checkpoint(*resumed));
   } else if (!source.llama2_path.empty()) {
@@ -170,7 +170,7 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
   if (resumed) {
     ANE_RETURN_IF_ERROR(trainer->restore_state(*resumed));
     state = RunState::from_json(resumed->meta.value("run", nlohmann::json::object()));
-    resumed.reset();  // the trainer has its own copy now
+    resumed.reset();  // the trainer has its own copy now (and the file is unmapped)
   }
   // Counters of earlier processes of this run plus this one's so far.
   auto totals = [&] {

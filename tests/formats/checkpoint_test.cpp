@@ -6,8 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "core/file.h"
@@ -241,6 +244,74 @@ Expect section_of(const std::vector<uint8_t>& f, const Checkpoint& c, uint64_t p
     at = begin + t.data.size();
   }
   return {"past the end", 0, 0};
+}
+
+// Checkpoint::map: the same tensors as load(), their bytes left in the file; a corrupted
+// file fails with the same error; a tensor copied out no longer counts as resident.
+TEST(Checkpoint, MappedTensorsMatchLoadedOnesAndAreCheckedTheSame) {
+  const fs::path dir = fs::temp_directory_path() / "openane_checkpoint_test";
+  fs::create_directories(dir);
+  const std::string path = (dir / "mapped.oanckpt").string();
+  const Checkpoint c = sample();
+  ASSERT_TRUE(c.save(path).ok());
+  auto file = MappedFile::open(path);
+  ASSERT_TRUE(file.ok());
+  auto mapped = Checkpoint::map(std::make_shared<const MappedFile>(std::move(*file)));
+  ASSERT_TRUE(mapped.ok()) << mapped.error().to_string();
+  EXPECT_EQ(mapped->meta, c.meta);
+  EXPECT_EQ(mapped->tensors, c.tensors);
+  const NamedTensor* wq = mapped->find("layers.0.wq");
+  ASSERT_NE(wq, nullptr);
+  EXPECT_TRUE(wq->data.empty()) << "bytes stay in the file";
+  std::vector<float> w(6);
+  ASSERT_TRUE(wq->copy_to(std::span<float>(w)).ok());
+  EXPECT_EQ(w[2], 3.25f);
+  ASSERT_TRUE(wq->copy_to(std::span<float>(w)).ok()) << "released pages read again";
+  EXPECT_EQ(w[2], 3.25f);
+
+  auto bytes = read_file(path);
+  ASSERT_TRUE(bytes.ok());
+  (*bytes)[bytes->size() - 1] ^= 1;  // the last tensor's last byte
+  ASSERT_TRUE(write_file_atomic(path, *bytes).ok());
+  auto bad_file = MappedFile::open(path);
+  ASSERT_TRUE(bad_file.ok());
+  auto bad = Checkpoint::map(std::make_shared<const MappedFile>(std::move(*bad_file)));
+  auto parsed = Checkpoint::parse(*bytes, path);
+  ASSERT_FALSE(bad.ok());
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(bad.error().to_string(), parsed.error().to_string());
+}
+
+// Resident pages of this process (Linux /proc/self/statm), in bytes.
+int64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<int64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+TEST(Checkpoint, MappedTensorsHandTheirPagesBack) {
+  const fs::path dir = fs::temp_directory_path() / "openane_checkpoint_test";
+  fs::create_directories(dir);
+  const std::string path = (dir / "large.oanckpt").string();
+  constexpr size_t kFloats = size_t{16} << 20;  // 64 MB
+  {
+    Checkpoint c;
+    std::vector<float> big(kFloats, 1.5f);
+    c.tensors.push_back(NamedTensor::of<float>("big", {kFloats}, std::span<const float>(big)));
+    ASSERT_TRUE(c.save(path).ok());
+  }
+  auto file = MappedFile::open(path);
+  ASSERT_TRUE(file.ok());
+  std::vector<float> into(kFloats, 0.0f);  // resident before the measurement starts
+  const int64_t before = resident_bytes();
+  auto mapped = Checkpoint::map(std::make_shared<const MappedFile>(std::move(*file)));
+  ASSERT_TRUE(mapped.ok());
+  EXPECT_LT(resident_bytes() - before, int64_t{16} << 20) << "checking the CRC left the file resident";
+  ASSERT_TRUE(mapped->find("big")->copy_to(std::span<float>(into)).ok());
+  EXPECT_LT(resident_bytes() - before, int64_t{16} << 20) << "copying out left the file resident";
+  EXPECT_EQ(into[kFloats - 1], 1.5f);
+  fs::remove(path);
 }
 
 TEST(Checkpoint, EverySingleBitFlipIsDetectedWithSectionAndOffset) {
