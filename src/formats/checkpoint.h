@@ -68,8 +68,8 @@ struct NamedTensor {
   CkptDType dtype = CkptDType::kF32;
   std::vector<uint64_t> shape;  // empty = a scalar (one element)
   std::vector<uint8_t> data;    // numel() * ckpt_dtype_size(dtype) bytes, unless mapped
-  std::shared_ptr<const MappedFile> file;  // set when the bytes are `mapped`, in this file
-  std::span<const uint8_t> mapped;
+  std::shared_ptr<const MappedFile> file = nullptr;  // set when the bytes are `mapped`, in this file
+  std::span<const uint8_t> mapped = {};
 
   // Product of the shape (1 for a scalar); saturates at UINT64_MAX on overflow.
   uint64_t numel() const;

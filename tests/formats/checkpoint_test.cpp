@@ -36,6 +36,13 @@ uint32_t crc32_bitwise(std::span<const uint8_t> b) {
   return ~c;
 }
 
+// A file name in this test's directory under the system's temporary one.
+std::string temp_path(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / "openane_checkpoint_test";
+  fs::create_directories(dir);
+  return (dir / name).string();
+}
+
 TEST(Crc32, KnownValues) {
   EXPECT_EQ(crc32(as_bytes("")), 0u);
   EXPECT_EQ(crc32(as_bytes("123456789")), 0xCBF43926u);
@@ -174,9 +181,7 @@ TEST(Checkpoint, WriterMatchesAFileBuiltByHandFromTheLayout) {
 }
 
 TEST(Checkpoint, RoundTripThroughAFile) {
-  const fs::path dir = fs::temp_directory_path() / "openane_checkpoint_test";
-  fs::create_directories(dir);
-  const std::string path = (dir / "rt.oanckpt").string();
+  const std::string path = temp_path("rt.oanckpt");
   const Checkpoint c = sample();
   ASSERT_TRUE(c.save(path).ok());
   auto back = Checkpoint::load(path);
@@ -249,9 +254,7 @@ Expect section_of(const std::vector<uint8_t>& f, const Checkpoint& c, uint64_t p
 // Checkpoint::map: the same tensors as load(), their bytes left in the file; a corrupted
 // file fails with the same error; a tensor copied out no longer counts as resident.
 TEST(Checkpoint, MappedTensorsMatchLoadedOnesAndAreCheckedTheSame) {
-  const fs::path dir = fs::temp_directory_path() / "openane_checkpoint_test";
-  fs::create_directories(dir);
-  const std::string path = (dir / "mapped.oanckpt").string();
+  const std::string path = temp_path("mapped.oanckpt");
   const Checkpoint c = sample();
   ASSERT_TRUE(c.save(path).ok());
   auto file = MappedFile::open(path);
@@ -291,9 +294,7 @@ int64_t resident_bytes() {
 }
 
 TEST(Checkpoint, MappedTensorsHandTheirPagesBack) {
-  const fs::path dir = fs::temp_directory_path() / "openane_checkpoint_test";
-  fs::create_directories(dir);
-  const std::string path = (dir / "large.oanckpt").string();
+  const std::string path = temp_path("large.oanckpt");
   constexpr size_t kFloats = size_t{16} << 20;  // 64 MB
   {
     Checkpoint c;
