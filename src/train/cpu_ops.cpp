@@ -152,7 +152,7 @@ void silu_backward(std::span<float> dh, std::span<const float> dy, std::span<con
 void linear_weight_grad(std::span<float> dw, cpu::MatrixRef dy, cpu::MatrixRef x, int out, int in, int S,
                         ThreadPool* pool, float beta, double* squares) {
   // x read transposed through its strides: B[s, i] = x(i, s)
-  cpu::sgemm(dy, {x.data, x.cs, x.rs, x.halves}, dw.data(), in, out, in, S, beta, pool, {{}, squares});
+  cpu::sgemm(dy, cpu::transposed(x), dw.data(), in, out, in, S, beta, pool, {{}, squares});
 }
 
 }  // namespace ane::train

@@ -15,6 +15,8 @@ struct MatrixRef {
   int64_t rs, cs;                    // row and column strides, in elements
   const uint16_t* halves = nullptr;  // when set, the elements are fp16 here (data is unused)
 };
+// The same elements read as the transposed matrix (a stride swap).
+inline MatrixRef transposed(const MatrixRef& x) { return {x.data, x.cs, x.rs, x.halves}; }
 
 // Where a square matrix may hold nonzeros (an operand) or which entries are wanted (c):
 // kLower, column <= row; kUpper, column >= row. A product skips what they rule out: the part
@@ -25,6 +27,10 @@ enum class Triangle : uint8_t { kFull, kLower, kUpper };
 struct Structure {
   Triangle a = Triangle::kFull, b = Triangle::kFull, c = Triangle::kFull;
 };
+// The triangle of the transposed matrix.
+inline Triangle transposed(Triangle t) {
+  return t == Triangle::kLower ? Triangle::kUpper : t == Triangle::kUpper ? Triangle::kLower : t;
+}
 
 struct GemmOptions {
   Structure structure;

@@ -144,10 +144,6 @@ double max_row_sum_of_squares(const MatrixRef& x, int64_t rows, int64_t cols) {
   return best;
 }
 
-MatrixRef transposed(const MatrixRef& x) { return {x.data, x.cs, x.rs, x.halves}; }
-
-Triangle flipped(Triangle t) { return t == Triangle::kLower ? Triangle::kUpper : Triangle::kLower; }
-
 // kLower when the n x n matrix x is zero above its diagonal, kUpper when below it, else
 // kFull. Reads along x's contiguous stride and stops at the first nonzero, so a dense matrix
 // costs a read or two and only a triangular one is read half through.
@@ -203,8 +199,8 @@ Structure causal_structure(const CausalRole& role, size_t index, const BatchPair
   // 0 * inf is NaN: with a non-finite entry in the other operand, the zeros must be added.
   const double other = p_is_a ? max_row_sum_of_squares(b, k, n) : max_row_sum_of_squares(a, m, k);
   if (!std::isfinite(other)) return {};
-  if (p_is_a) return {tx ? flipped(kept) : kept, Triangle::kFull, Triangle::kFull};
-  return {Triangle::kFull, ty ? flipped(kept) : kept, Triangle::kFull};
+  if (p_is_a) return {tx ? transposed(kept) : kept, Triangle::kFull, Triangle::kFull};
+  return {Triangle::kFull, ty ? transposed(kept) : kept, Triangle::kFull};
 }
 
 Expected<StepFn> lower_matmul(const mil::Op& op, LowerCtx& ctx) {

@@ -162,9 +162,6 @@ bool tile_wanted(Triangle c, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
   return true;
 }
 
-Triangle transposed(Triangle t) {
-  return t == Triangle::kLower ? Triangle::kUpper : t == Triangle::kUpper ? Triangle::kLower : t;
-}
 
 // c = beta * c over an m x n block (beta 0: c is not read).
 void scale_tile(float* c, int64_t rs_c, int64_t cs_c, int64_t m, int64_t n, float beta) {
@@ -299,7 +296,7 @@ void sgemm(MatrixRef a, MatrixRef b, float* c, int64_t ldc, int64_t m, int64_t n
   }
   if (micro().prefers_cols) {  // C^T = B^T A^T: column-stored C^T is C itself
     const Structure t{transposed(st.b), transposed(st.a), transposed(st.c)};
-    g = Product{{b.data, b.cs, b.rs, b.halves}, {a.data, a.cs, a.rs, a.halves}, c, 1, ldc, n, m, k, beta, t,
+    g = Product{transposed(b), transposed(a), c, 1, ldc, n, m, k, beta, t,
                 options.sum_of_squares};
   }
   run(g, pool);
