@@ -1,6 +1,8 @@
 // The CPU backend's compiler and executable.
 //
-// compile(): graph analysis (DCE, CSE) -> storage pass (each value gets a root buffer and
+// compile(): graph analysis (DCE, CSE) -> pattern passes (causal attention, plan.h; splits
+// whose pieces only concats read), whose absorbed ops get no storage and no step -> storage
+// pass (each value gets a root buffer and
 // an offset: constants and folded values in constant buffers, views, slices read in place
 // and concat taps inside other roots, everything else a fresh arena root with a live
 // interval; elementwise ops join fused groups, whose results read only inside the group get
@@ -409,7 +411,7 @@ class PlanCompiler final : public LowerCtx {
       for (const auto& [name, a] : op.args) {
         for (const mil::Value* v : a.values) ANE_RETURN_IF_ERROR(touch(graph_.canonical(v), time));
       }
-          // A causal softmax reads the scores its absorbed ops would have read, a concat the input
+      // A causal softmax reads the scores its absorbed ops would have read, a concat the input
       // of the absorbed split whose pieces it joins.
       if (const CausalRole* role = causal_role(op); role && role->scores) ANE_RETURN_IF_ERROR(touch(role->scores, time));
       if (op.type == "concat") {
@@ -442,7 +444,7 @@ class PlanCompiler final : public LowerCtx {
       }
       return {};
     }
-    if (absorbed_.count(&op)) {  // computed inside its causal softmax: no memory, no step
+    if (absorbed_.count(&op)) {  // computed by its reader (causal softmax, concat): no memory, no step
       close_groups_read_by(op, -1);
       for (const mil::Value* v : op.outputs) loc_[v] = {new_root(0, time), 0};
       return {};

@@ -162,7 +162,6 @@ bool tile_wanted(Triangle c, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
   return true;
 }
 
-
 // c = beta * c over an m x n block (beta 0: c is not read).
 void scale_tile(float* c, int64_t rs_c, int64_t cs_c, int64_t m, int64_t n, float beta) {
   const bool rows = cs_c == 1;  // lines along the stride-1 side
@@ -296,8 +295,7 @@ void sgemm(MatrixRef a, MatrixRef b, float* c, int64_t ldc, int64_t m, int64_t n
   }
   if (micro().prefers_cols) {  // C^T = B^T A^T: column-stored C^T is C itself
     const Structure t{transposed(st.b), transposed(st.a), transposed(st.c)};
-    g = Product{transposed(b), transposed(a), c, 1, ldc, n, m, k, beta, t,
-                options.sum_of_squares};
+    g = Product{transposed(b), transposed(a), c, 1, ldc, n, m, k, beta, t, options.sum_of_squares};
   }
   run(g, pool);
 }
