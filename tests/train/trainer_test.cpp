@@ -211,7 +211,9 @@ TEST(Trainer, StepNormIsTheNormOfTheAccumulatedGradients) {
     const double direct = global_norm((*t)->gradients(), pool) / ((*t)->loss_scaler().scale() * 2);
     auto r = (*t)->step();
     ASSERT_TRUE(r.ok());
-    EXPECT_NEAR(r->grad_norm, direct, 1e-9 * direct) << (shared ? "shared" : "separate") << " classifier";
+    // Both sum squares in fp32 over at most ~100 terms before double takes over (the GEMM per
+    // micro-tile, global_norm per 64-lane column): far below 1e-6 relative apart.
+    EXPECT_NEAR(r->grad_norm, direct, 1e-6 * direct) << (shared ? "shared" : "separate") << " classifier";
   }
 }
 
@@ -289,10 +291,11 @@ TEST(Optimizer, GlobalNormAndScalingAreExactAndThreadCountIndependent) {
   // ample (the error of one such sum is at most 64 * 2^-24 of it, and they do not correlate).
   EXPECT_NEAR(n1, std::sqrt(want), 1e-7 * std::sqrt(want));
   // Sums already known for some tensors stand in for reading them.
-  std::vector<std::optional<double>> known(g.tensors().size());
+  const auto tensors = g.tensors();
+  std::vector<std::optional<double>> known(tensors.size());
   for (size_t t = 0; t < known.size(); t += 2) {
     double sum = 0;
-    for (float x : g.tensors()[t].data) sum += static_cast<double>(x) * x;
+    for (float x : tensors[t].data) sum += static_cast<double>(x) * x;
     known[t] = sum;
   }
   EXPECT_NEAR(global_norm(g, two, known), std::sqrt(want), 1e-7 * std::sqrt(want));
