@@ -2,9 +2,10 @@
 //   BM_RawGemm vs BM_EngineConv   a 1x1 conv through a compiled plan vs the bare BLIS call
 //                                 (same shape, same threads); target >= 90%
 //   BM_Chain fused vs unfused     6 elementwise ops, cache-resident and not; target >= 2x
-//   BM_Sgemm/shape/{0,1,2}        the training step's GEMM shapes: cpu::sgemm (BLIS's
+//   BM_Sgemm/shape/{0,1,2,3}      the training step's GEMM shapes: cpu::sgemm (BLIS's
 //                                 micro-kernel, our packing and threads) / bli_sgemm_ex with
-//                                 BLIS's own threads / cpu::sgemm with A in fp16
+//                                 BLIS's own threads / cpu::sgemm with A in fp16 / cpu::sgemm
+//                                 also returning the sum of c's squares (the gradient norm)
 //   BM_PackPanels/panel/layout    packing a 768 x 768 fp16 weight into the micro-kernel's
 //                                 6- or 16-row panels (one thread), its rows read along k
 //                                 (layout 0, W) or across (1, W^T): ns per packed value
@@ -137,7 +138,9 @@ void BM_Sgemm(benchmark::State& state) {
     } else {
       const ane::cpu::MatrixRef am = impl == 2 ? ane::cpu::MatrixRef{nullptr, a_rs, a_cs, a16.data()}
                                                : ane::cpu::MatrixRef{a.data(), a_rs, a_cs};
-      ane::cpu::sgemm(am, {b.data(), b_rs, b_cs}, c.data(), s.n, s.m, s.n, s.k, 0.0f, &pool);
+      double squares = 0;
+      ane::cpu::sgemm(am, {b.data(), b_rs, b_cs}, c.data(), s.n, s.m, s.n, s.k, 0.0f, &pool, {{}, impl == 3 ? &squares : nullptr});
+      benchmark::DoNotOptimize(squares);
     }
     benchmark::DoNotOptimize(c.data());
   }
@@ -328,7 +331,7 @@ BENCHMARK(BM_Chain)->Args({0, 768, 256})->Args({1, 768, 256})->Args({0, 2048, 40
 // Interleaved (ours, BLIS, ours with fp16 A) per shape.
 BENCHMARK(BM_Sgemm)->Apply([](benchmark::internal::Benchmark* b) {
   for (int64_t shape = 0; shape < static_cast<int64_t>(std::size(kStepShapes)); ++shape) {
-    for (int64_t impl = 0; impl < 3; ++impl) b->Args({shape, impl});
+    for (int64_t impl = 0; impl < 4; ++impl) b->Args({shape, impl});
   }
 })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
 BENCHMARK(BM_PackPanels)->Args({6, 0})->Args({6, 1})->Args({16, 0})->Args({16, 1})->Unit(benchmark::kMicrosecond);

@@ -124,22 +124,31 @@ struct Product {
 };
 
 // Σ x² over an m x n tile (element (i, j) at i * rs + j * cs) in fp32, in a fixed order:
-// lanes along the stride-1 side, then the lanes in order.
+// 16 lanes along the stride-1 side, then the lanes added pairwise.
 float tile_sum_of_squares(const float* c, int64_t rs, int64_t cs, int64_t m, int64_t n) {
   constexpr int64_t kLanes = 16;
   const bool rows = cs == 1;
   const int64_t lines = rows ? m : n, count = rows ? n : m, line_step = rows ? rs : cs, step = rows ? cs : rs;
   float lanes[kLanes] = {};
-  for (int64_t l = 0; l < lines; ++l) {
-    const float* x = c + l * line_step;
-    for (int64_t t0 = 0; t0 < count; t0 += kLanes) {
-      const int64_t w = std::min(kLanes, count - t0);
-      for (int64_t t = 0; t < w; ++t) lanes[t] += x[(t0 + t) * step] * x[(t0 + t) * step];
+  if (step == 1 && count == kLanes) {  // a whole micro-tile's row: a fixed count keeps the lanes in registers
+    for (int64_t l = 0; l < lines; ++l) {
+      const float* x = c + l * line_step;
+      for (int64_t t = 0; t < kLanes; ++t) lanes[t] += x[t] * x[t];
+    }
+  } else {
+    for (int64_t l = 0; l < lines; ++l) {
+      const float* x = c + l * line_step;
+      for (int64_t t0 = 0; t0 < count; t0 += kLanes) {
+        const int64_t w = std::min(kLanes, count - t0);
+        for (int64_t t = 0; t < w; ++t) lanes[t] += x[(t0 + t) * step] * x[(t0 + t) * step];
+      }
     }
   }
-  float total = 0;
-  for (float v : lanes) total += v;
-  return total;
+  // Pairwise, in four steps of fixed width (they vectorise), not a chain of 16 additions.
+  for (int t = 0; t < 8; ++t) lanes[t] += lanes[t + 8];
+  for (int t = 0; t < 4; ++t) lanes[t] += lanes[t + 4];
+  for (int t = 0; t < 2; ++t) lanes[t] += lanes[t + 2];
+  return lanes[0] + lanes[1];
 }
 
 // The part [lo, hi) of k that can add to the tile of rows [i0, i1) and columns [j0, j1).
