@@ -3,6 +3,7 @@
 // compile time); every product runs on the executable's own pool. Convolutions other than
 // 1x1 / stride 1 / no padding / groups 1 fall back to the reference kernel.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -148,18 +149,34 @@ double max_row_sum_of_squares(const MatrixRef& x, int64_t rows, int64_t cols) {
 // kFull. Reads along x's contiguous stride and stops at the first nonzero, so a dense matrix
 // costs a read or two and only a triangular one is read half through.
 Triangle zero_triangle(const MatrixRef& x, int64_t n) {
-  auto zero = [&](int64_t i, int64_t j) {
-    const int64_t o = i * x.rs + j * x.cs;
-    return x.halves ? (x.halves[o] & 0x7fff) == 0 : x.data[o] == 0.0f;
-  };
   const bool inner_is_j = x.cs == 1;  // walk row i's elements (j inner) or column j's (i inner)
-  auto zero_where = [&](bool above) {   // above: j > i; below: j < i
+  const int64_t outer_step = inner_is_j ? x.rs : x.cs, inner_step = inner_is_j ? x.cs : x.rs;
+  // True when elements [lo, hi) of line `outer` are all +-0: an OR of their bits without the
+  // sign, which vectorises when the line is contiguous; a dense line stops at its first block.
+  auto zero_run = [&](int64_t outer, int64_t lo, int64_t hi) {
+    constexpr int64_t kBlock = 64;
+    for (int64_t b = lo; b < hi; b += kBlock) {
+      const int64_t e = std::min(hi, b + kBlock);
+      uint32_t bits = 0;
+      if (x.halves) {
+        const uint16_t* h = x.halves + outer * outer_step;
+        for (int64_t t = b; t < e; ++t) bits |= h[t * inner_step] & 0x7fffu;
+      } else if (inner_step == 1) {
+        const float* f = x.data + outer * outer_step;
+        for (int64_t t = b; t < e; ++t) bits |= std::bit_cast<uint32_t>(f[t]) & 0x7fffffffu;
+      } else {
+        const float* f = x.data + outer * outer_step;
+        for (int64_t t = b; t < e; ++t) bits |= std::bit_cast<uint32_t>(f[t * inner_step]) & 0x7fffffffu;
+      }
+      if (bits != 0) return false;
+    }
+    return true;
+  };
+  auto zero_where = [&](bool above) {  // above: j > i; below: j < i
     // For each outer index, the inner ones on that side: after it or before it.
     const bool after = inner_is_j == above;
     for (int64_t outer = 0; outer < n; ++outer) {
-      for (int64_t inner = after ? outer + 1 : 0; inner < (after ? n : outer); ++inner) {
-        if (!(inner_is_j ? zero(outer, inner) : zero(inner, outer))) return false;
-      }
+      if (!zero_run(outer, after ? outer + 1 : 0, after ? n : outer)) return false;
     }
     return true;
   };
