@@ -34,8 +34,9 @@ inline Triangle transposed(Triangle t) {
 
 struct GemmOptions {
   Structure structure;
-  // When set, receives the sum of the squares of c's entries after the product, added while
-  // each micro-tile is still in L1 in an order fixed by the shape (not the thread count).
+  // When set, receives the sum of the squares of c's entries after the product, taken over
+  // each chunk of rows as soon as they are final (still in L2), in an order fixed by the
+  // shape (not the thread count).
   double* sum_of_squares = nullptr;
 };
 

@@ -123,31 +123,22 @@ struct Product {
   double* sum_of_squares;
 };
 
-// Σ x² over an m x n tile (element (i, j) at i * rs + j * cs) in fp32, in a fixed order:
-// 16 lanes along the stride-1 side, then the lanes added pairwise.
-float tile_sum_of_squares(const float* c, int64_t rs, int64_t cs, int64_t m, int64_t n) {
+// Σ x² over line x (count elements, `step` apart) in fp32, in a fixed order: 16 lanes, then
+// the lanes added pairwise.
+float line_sum_of_squares(const float* x, int64_t count, int64_t step) {
   constexpr int64_t kLanes = 16;
-  const bool rows = cs == 1;
-  const int64_t lines = rows ? m : n, count = rows ? n : m, line_step = rows ? rs : cs, step = rows ? cs : rs;
   float lanes[kLanes] = {};
-  if (step == 1 && count == kLanes) {  // a whole micro-tile's row: a fixed count keeps the lanes in registers
-    for (int64_t l = 0; l < lines; ++l) {
-      const float* x = c + l * line_step;
-      for (int64_t t = 0; t < kLanes; ++t) lanes[t] += x[t] * x[t];
-    }
-  } else {
-    for (int64_t l = 0; l < lines; ++l) {
-      const float* x = c + l * line_step;
-      for (int64_t t0 = 0; t0 < count; t0 += kLanes) {
-        const int64_t w = std::min(kLanes, count - t0);
-        for (int64_t t = 0; t < w; ++t) lanes[t] += x[(t0 + t) * step] * x[(t0 + t) * step];
-      }
+  int64_t t = 0;
+  if (step == 1) {  // the usual case, written apart so that it vectorises
+    for (; t + kLanes <= count; t += kLanes) {
+      for (int64_t l = 0; l < kLanes; ++l) lanes[l] += x[t + l] * x[t + l];
     }
   }
-  // Pairwise, in four steps of fixed width (they vectorise), not a chain of 16 additions.
-  for (int t = 0; t < 8; ++t) lanes[t] += lanes[t + 8];
-  for (int t = 0; t < 4; ++t) lanes[t] += lanes[t + 4];
-  for (int t = 0; t < 2; ++t) lanes[t] += lanes[t + 2];
+  for (; t < count; ++t) lanes[t % kLanes] += x[t * step] * x[t * step];
+  // Pairwise, in steps of fixed width (they vectorise), not a chain of 16 additions.
+  for (int l = 0; l < 8; ++l) lanes[l] += lanes[l + 8];
+  for (int l = 0; l < 4; ++l) lanes[l] += lanes[l + 4];
+  for (int l = 0; l < 2; ++l) lanes[l] += lanes[l + 2];
   return lanes[0] + lanes[1];
 }
 
@@ -207,7 +198,7 @@ void run(const Product& g, ThreadPool* pool) {
     kern.pack_panel(packed_b + p0 * n_padded + panel * kcb * u.nr, u.nr, source(g.b, j0, p0, true),
                     std::min(u.nr, g.n - j0), kcb);
   };
-  // Σ c² per micro-panel of C's rows (each written by one work item, tiles added in order).
+  // Σ c² per micro-panel of C's rows (each summed by the work item that finishes its rows).
   const int64_t row_panels = (g.m + u.mr - 1) / u.mr;
   double* panel_squares = g.sum_of_squares ? zeroed_sums(static_cast<size_t>(row_panels)) : nullptr;
   // Rows [r0, r1) of C (at most one A block) times k block `blk` of A and the packed B.
@@ -242,10 +233,16 @@ void run(const Product& g, ThreadPool* pool) {
           bli_auxinfo_set_next_b(last_a && jp + 1 < n_panels ? bp + kcb * u.nr : bp, &aux);
           u.kernel(mr, nr, hi - lo, &one, ap + lo * u.mr, bp + lo * u.nr, &beta, c, g.rs_c, g.cs_c, &aux, u.cntx);
         }
-        if (panel_squares != nullptr && blk + 1 == k_blocks) {
-          panel_squares[i0 / u.mr] += tile_sum_of_squares(c, g.rs_c, g.cs_c, mr, nr);
-        }
       }
+    }
+    // After the last k block the chunk's rows of C are final and still in L2: one pass sums
+    // each row panel's squares, row by row.
+    for (int64_t ir = 0; panel_squares != nullptr && blk + 1 == k_blocks && ir < rows; ir += u.mr) {
+      double sum = 0;
+      for (int64_t i = r0 + ir; i < std::min(r1, r0 + ir + u.mr); ++i) {
+        sum += line_sum_of_squares(g.c + i * g.rs_c, g.n, g.cs_c);
+      }
+      panel_squares[(r0 + ir) / u.mr] = sum;
     }
   };
 
@@ -298,7 +295,7 @@ void sgemm(MatrixRef a, MatrixRef b, float* c, int64_t ldc, int64_t m, int64_t n
   if (k <= 0) {
     scale_tile(c, ldc, 1, m, n, beta);
     for (int64_t i = 0; i < m && options.sum_of_squares != nullptr; ++i) {
-      *options.sum_of_squares += tile_sum_of_squares(c + i * ldc, ldc, 1, 1, n);
+      *options.sum_of_squares += line_sum_of_squares(c + i * ldc, n, 1);
     }
     return;
   }
