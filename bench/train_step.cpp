@@ -1,7 +1,8 @@
-// One training step of a model shape, timed: median ms/step, tokens/s, achieved GFLOP/s and
-// its fraction of the sgemm peak measured in the same run, the bar the trainer aims at
-// (step FLOPs / measured sgemm GFLOP/s x 1.3), where the time goes, and a per-op profile of
-// each layer kernel.
+// One training step of a model shape, timed: median ms/step, tokens/s, the cores kept busy
+// (process CPU time over wall time; the pool's brief spinning counts as busy), achieved
+// GFLOP/s and its fraction of the sgemm peak measured in the same run, the bar the trainer
+// aims at (step FLOPs / measured sgemm GFLOP/s x 1.3), where the time goes, and a per-op
+// profile of each layer kernel.
 //   bench_train_step [config=stories110M] [threads=2] [steps=4] [static|dynamic]
 #include <algorithm>
 #include <cstdio>
