@@ -166,6 +166,10 @@ TEST_F(Cli, KernelsWritesTheLayerKernelsAsMilFiles) {
     EXPECT_EQ(bench.exit_code, 0) << name << ": " << bench.output;
     EXPECT_NE(bench.output.find("matmul"), std::string::npos) << name << ": " << bench.output;
   }
+  // The kernels that form attention probabilities under the causal mask: the pass finds it.
+  RunResult check = run_ane("mil check " + path("k") + "/attention_forward.mil --weights " + path("k"));
+  ASSERT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_NE(check.output.find("1 causal softmaxes"), std::string::npos) << check.output;
   EXPECT_EQ(run_ane("kernels --config tiny").exit_code, 1);  // no -o
 }
 
