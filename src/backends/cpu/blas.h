@@ -21,8 +21,9 @@ inline MatrixRef transposed(const MatrixRef& x) { return {x.data, x.cs, x.rs, x.
 // Where a square matrix may hold nonzeros (an operand) or which entries are wanted (c):
 // kLower, column <= row; kUpper, column >= row. A product skips what they rule out: the part
 // of k where an operand is zero, and micro-tiles of c wholly outside its triangle (those are
-// set to beta * c, 0 when beta is 0). The terms skipped are exact zeros unless the other operand holds an inf
-// or NaN there (0 * inf is NaN): a caller that must let those spread checks first.
+// set to beta * c, 0 when beta is 0). The terms skipped are exact zeros unless the other
+// operand holds an inf or NaN there (0 * inf is NaN): a caller that must let those spread
+// checks first.
 enum class Triangle : uint8_t { kFull, kLower, kUpper };
 struct Structure {
   Triangle a = Triangle::kFull, b = Triangle::kFull, c = Triangle::kFull;

@@ -122,9 +122,7 @@ std::unordered_map<const mil::Op*, CausalRole> plan_causal_attention(
     sm.kind = CausalRole::Kind::kSoftmax;
     sm.scores = scores;
     if (scaled) sm.scale = static_cast<float>(scale);
-    auto values = std::make_shared<std::vector<float>>(static_cast<size_t>(S * S));
-    for (int64_t i = 0; i < S * S; ++i) (*values)[static_cast<size_t>(i)] = static_cast<float>(mask->constant->element_as_double(i));
-    sm.mask = std::move(values);
+    sm.mask = std::make_shared<const std::vector<float>>(mask->constant->to_floats());
     sm.absorbed = {add};
     if (scaled) sm.absorbed.push_back(a->producer);
     roles[softmax] = sm;

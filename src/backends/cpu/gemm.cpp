@@ -130,14 +130,7 @@ double max_row_sum_of_squares(const MatrixRef& x, int64_t rows, int64_t cols) {
     double acc = 0;
     for (int64_t p0 = 0; p0 < cols; p0 += kChunk) {
       const int64_t count = std::min(kChunk, cols - p0);
-      const float* v = load(i * x.rs + p0 * x.cs, count, x.cs);
-      float lanes[8] = {};
-      int64_t t = 0;
-      for (; t + 8 <= count; t += 8) {
-        for (int l = 0; l < 8; ++l) lanes[l] += v[t + l] * v[t + l];
-      }
-      for (; t < count; ++t) lanes[0] += v[t] * v[t];
-      for (float l : lanes) acc += l;
+      acc += line_sum_of_squares(load(i * x.rs + p0 * x.cs, count, x.cs), count, 1);
     }
     if (!std::isfinite(acc)) return INFINITY;
     best = std::max(best, acc);
@@ -239,8 +232,8 @@ Expected<StepFn> lower_matmul(const mil::Op& op, LowerCtx& ctx) {
   });
   float* out = ctx.mutable_data(op.outputs[0]);
   Runtime* rt = &ctx.runtime();
-  const std::optional<CausalRole> role =
-      ctx.causal_role(op) ? std::optional<CausalRole>(*ctx.causal_role(op)) : std::nullopt;
+  const CausalRole* found = ctx.causal_role(op);
+  const std::optional<CausalRole> role = found ? std::optional<CausalRole>(*found) : std::nullopt;
   const bool scan = ctx.skip_zero_triangles() && (m == kk || n == kk);
   return StepFn([=] {
     auto one = [&](size_t i, ThreadPool* pool) {

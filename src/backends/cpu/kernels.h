@@ -61,6 +61,16 @@ struct Kernels {
 const Kernels& kernels();
 const Kernels& portable_kernels();  // for tests: the other path, also on AVX2 machines
 
+// Kernels::softmax over a single row (inner 1) takes its max and sum in this many lanes,
+// element k in lane k % kRowLanes from the row's start (then the lanes in order, then the
+// tail): a softmax over a prefix of whole lane groups, or a suffix starting on one, adds the
+// same values in the same order as over the whole row when the rest are exact zeros.
+inline constexpr int64_t kRowLanes = 8;
+
+// The sum of the squares of `count` elements `step` apart, in fp32 in a fixed order (16
+// lanes, added pairwise): for chunks of a few hundred values; callers go on in double.
+float line_sum_of_squares(const float* x, int64_t count, int64_t step);
+
 // y = scale * softmax over the n rows of a contiguous [n, inner] block, for each column,
 // shared out over `pool` (null: this thread) by row ranges and column tiles: a softmax over
 // channels has a single outer block and long columns (the classifier's [V, S] logits, a

@@ -72,9 +72,9 @@ Expected<StepFn> lower_reduce(const mil::Op& op, LowerCtx& ctx) {
 // Softmax over rows of S under a causal mask (plan.h's CausalRole), its input made row by
 // row from the scores with the kernels a fused group would use (so the same roundings).
 // Where this run's scores product skipped the masked triangle, a row's softmax runs over its
-// kept entries, widened to whole groups of 8 from the row's start (the kernel's lanes), and
-// the rest is set to 0: the same lanes add the same values as over the whole row, whose
-// other terms are exact 0s.
+// kept entries, widened to whole lane groups from the row's start (kRowLanes), and the rest
+// is set to 0: the same lanes add the same values as over the whole row, whose other terms
+// are exact 0s.
 StepFn causal_softmax(const CausalRole& role, const float* scores, float* yp, const Blocks& b, const Kernels* k,
                       Runtime* rt, bool round_fp16) {
   return StepFn([=] {
@@ -86,9 +86,9 @@ StepFn causal_softmax(const CausalRole& role, const float* scores, float* yp, co
       int64_t lo = 0, hi = S;
       if (role.state->skipped[static_cast<size_t>(o / S)]) {
         if (role.keep_lower) {
-          hi = std::min(S, (row + 8) / 8 * 8);
+          hi = std::min(S, (row + kRowLanes) / kRowLanes * kRowLanes);
         } else {
-          lo = row / 8 * 8;
+          lo = row / kRowLanes * kRowLanes;
         }
       }
       const int64_t n = hi - lo;

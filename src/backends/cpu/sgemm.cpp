@@ -123,25 +123,6 @@ struct Product {
   double* sum_of_squares;
 };
 
-// Σ x² over line x (count elements, `step` apart) in fp32, in a fixed order: 16 lanes, then
-// the lanes added pairwise.
-float line_sum_of_squares(const float* x, int64_t count, int64_t step) {
-  constexpr int64_t kLanes = 16;
-  float lanes[kLanes] = {};
-  int64_t t = 0;
-  if (step == 1) {  // the usual case, written apart so that it vectorises
-    for (; t + kLanes <= count; t += kLanes) {
-      for (int64_t l = 0; l < kLanes; ++l) lanes[l] += x[t + l] * x[t + l];
-    }
-  }
-  for (; t < count; ++t) lanes[t % kLanes] += x[t * step] * x[t * step];
-  // Pairwise, in steps of fixed width (they vectorise), not a chain of 16 additions.
-  for (int l = 0; l < 8; ++l) lanes[l] += lanes[l + 8];
-  for (int l = 0; l < 4; ++l) lanes[l] += lanes[l + 4];
-  for (int l = 0; l < 2; ++l) lanes[l] += lanes[l + 2];
-  return lanes[0] + lanes[1];
-}
-
 // The part [lo, hi) of k that can add to the tile of rows [i0, i1) and columns [j0, j1).
 struct KRange {
   int64_t lo, hi;
