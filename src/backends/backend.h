@@ -51,6 +51,9 @@ struct ExecutableStats {
   size_t steps = 0;           // run-time steps
   int folded_ops = 0, dead_ops = 0, merged_ops = 0, fused_ops = 0, view_ops = 0, taps = 0, fallback_ops = 0;
   int causal_softmaxes = 0;  // softmaxes whose masked triangle is skipped (cpu backend)
+  // Run time, over every run so far: products that skipped a zero triangle of an operand or
+  // of their result (causal attention, operands found triangular; cpu backend).
+  int64_t triangle_products = 0;
   // Elements of fp16 inputs never converted to fp32: padding nothing reads, and operands
   // GEMMs and elementwise groups read straight from the fp16 bytes.
   int64_t unconverted_input_elements = 0;

@@ -423,6 +423,10 @@ int run_bench(const Args& args) {
   std::printf("median %.3f ms (min %.3f, max %.3f); %.2f GFLOP/s, %.2f GB/s (%.3f GFLOP, %.1f MB per run)\n", t,
               *std::min_element(ms.begin(), ms.end()), *std::max_element(ms.begin(), ms.end()),
               p->flops / (t * 1e6), p->bytes / (t * 1e6), p->flops / 1e9, p->bytes / 1e6);
+  if (const int64_t products = k.stats().triangle_products; products > 0) {
+    const long long runs = *reps + 1 + static_cast<long long>(step_ms.empty() ? 0 : step_ms[0].size());
+    std::printf("%.1f products a run skipped a zero triangle\n", static_cast<double>(products) / static_cast<double>(runs));
+  }
   std::printf("  %-44s %10s %6s %10s\n", "step", "ms", "%", "GFLOP/s");
   double sum = 0;
   for (const auto& v : step_ms) sum += median(v);

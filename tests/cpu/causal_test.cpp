@@ -61,20 +61,26 @@ std::unique_ptr<mil::Program> attention(const Attention& a) {
   return finish(b);
 }
 
-// The raw output bytes of fn on the CPU backend.
-std::vector<std::vector<uint8_t>> run_bytes(const mil::Function& fn, const Values& inputs, Precision p, int threads,
-                                            bool skip) {
+constexpr int kRuns = 2;  // the second run must not see the first one's decisions
+
+// The raw output bytes of fn on the CPU backend after kRuns runs, and how many products
+// skipped a zero triangle in those runs.
+struct Ran {
+  std::vector<std::vector<uint8_t>> out;
+  int64_t triangle_products = -1;
+};
+Ran run_bytes(const mil::Function& fn, const Values& inputs, Precision p, int threads, bool skip) {
   CpuBackendOptions o;
   o.skip_zero_triangles = skip;
   auto exe = make_cpu_backend(o)->compile(fn, CompileOptions{p, threads});
   EXPECT_TRUE(exe.ok()) << exe.error().to_string();
   if (!exe.ok()) return {};
   Io io(fn, inputs);
-  for (int rep = 0; rep < 2; ++rep) {  // the second run must not see the first one's decisions
+  for (int rep = 0; rep < kRuns; ++rep) {
     Status st = (*exe)->run(io.buffers());
     EXPECT_TRUE(st.ok()) << st.error().to_string();
   }
-  return io.out;
+  return {io.out, (*exe)->stats().triangle_products};
 }
 
 int causal_softmaxes(const mil::Function& fn) {
@@ -83,12 +89,17 @@ int causal_softmaxes(const mil::Function& fn) {
   return exe.ok() ? (*exe)->stats().causal_softmaxes : -1;
 }
 
-void expect_bitwise_as_full(const mil::Function& fn, const Values& inputs, const std::string& what) {
+// Also checks that a run skips a triangle in exactly `skipping` products (none with the
+// skip turned off), so that the skip is seen to happen, not only to do no harm.
+void expect_bitwise_as_full(const mil::Function& fn, const Values& inputs, int64_t skipping, const std::string& what) {
   for (Precision p : {Precision::kFp32, Precision::kFp16}) {
     for (int threads : {1, 2}) {
       SCOPED_TRACE(what + (p == Precision::kFp32 ? " fp32" : " fp16") + " threads " + std::to_string(threads));
-      const auto skipped = run_bytes(fn, inputs, p, threads, true);
-      const auto full = run_bytes(fn, inputs, p, threads, false);
+      const Ran skipping_run = run_bytes(fn, inputs, p, threads, true), full_run = run_bytes(fn, inputs, p, threads, false);
+      EXPECT_EQ(skipping_run.triangle_products, kRuns * skipping);
+      EXPECT_EQ(full_run.triangle_products, 0);
+      const auto& skipped = skipping_run.out;
+      const auto& full = full_run.out;
       ASSERT_EQ(skipped.size(), full.size());
       for (size_t j = 0; j < full.size(); ++j) {
         ASSERT_EQ(skipped[j].size(), full[j].size());
@@ -115,7 +126,7 @@ TEST(CausalAttention, SkippingIsBitwiseTheFullComputation) {
         const std::string what = "trial " + std::to_string(trial++);
         EXPECT_EQ(causal_softmaxes(fn), 1) << what;
         const Values in = random_inputs(fn, rng, -1.0, 1.0);
-        expect_bitwise_as_full(fn, in, what);
+        expect_bitwise_as_full(fn, in, 2 * a.heads, what);  // the scores' product and P's, per head
         expect_matches_reference(fn, in, Precision::kFp32, what);
       }
     }
@@ -138,7 +149,7 @@ TEST(CausalAttention, LargeScoresOutweighTheMaskAndAreNotSkipped) {
     }
   }
   EXPECT_EQ(causal_softmaxes(fn), 1);
-  expect_bitwise_as_full(fn, in, "large scores");
+  expect_bitwise_as_full(fn, in, 0, "large scores");
   expect_matches_reference(fn, in, Precision::kFp32, "large scores");
   // The test means something: row 0 of P attends to the masked last column.
   auto got = run_on(*make_cpu_backend(), fn, in, Precision::kFp32, 2);
@@ -156,7 +167,8 @@ TEST(CausalAttention, NanInTheOtherOperandStillSpreads) {
     std::mt19937 rng(5);
     Values in = random_inputs(fn, rng, -1.0, 1.0);
     in[2][static_cast<size_t>(a.seq - 1)] = std::numeric_limits<double>::quiet_NaN();  // v[0, 0, 0, S - 1]
-    expect_bitwise_as_full(fn, in, "nan in v");
+    // Every head skips in its scores' product; P's product skips except in head 0 (the NaN's).
+    expect_bitwise_as_full(fn, in, 2 * a.heads - 1, "nan in v");
     auto got = run_on(*make_cpu_backend(), fn, in, Precision::kFp32, 2);
     ASSERT_TRUE(got.ok());
     EXPECT_TRUE(std::isnan((*got)[0][0])) << "the NaN reaches output 0 element 0";
@@ -189,10 +201,11 @@ TEST(ZeroTriangles, ProductsSkipTheZeroHalfOfASquareOperand) {
           }
         }
         const std::string what = "trial " + std::to_string(trial++);
-        expect_bitwise_as_full(fn, in, what);
+        const int64_t triangular = side < 2 ? H : 0;  // products with a zero half
+        expect_bitwise_as_full(fn, in, triangular, what);
         expect_matches_reference(fn, in, Precision::kFp32, what);
-        in[1][0] = std::numeric_limits<double>::quiet_NaN();
-        expect_bitwise_as_full(fn, in, what + " with a NaN");
+        in[1][0] = std::numeric_limits<double>::quiet_NaN();  // head 0's other operand
+        expect_bitwise_as_full(fn, in, side < 2 ? H - 1 : 0, what + " with a NaN");
       }
     }
   }

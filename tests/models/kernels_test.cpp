@@ -195,6 +195,9 @@ TEST_P(KernelTest, AttentionKernelsSkipTheMaskedHalf) {
         *engine, forward ? gen.attention_forward(source, baked()) : gen.sdpa_backward1(source, baked()), &w.views);
     ASSERT_TRUE(k.kernel);
     EXPECT_EQ(k.kernel->stats().causal_softmaxes, 1) << k.layout.name;
+    // Zero inputs: the scores are 0, so a run skips in each head's scores product and P's.
+    ASSERT_TRUE(k.kernel->run().ok());
+    EXPECT_EQ(k.kernel->stats().triangle_products, 2 * c.n_heads) << k.layout.name;
   }
 }
 

@@ -27,6 +27,7 @@ inline MatrixRef transposed(const MatrixRef& x) { return {x.data, x.cs, x.rs, x.
 enum class Triangle : uint8_t { kFull, kLower, kUpper };
 struct Structure {
   Triangle a = Triangle::kFull, b = Triangle::kFull, c = Triangle::kFull;
+  bool any() const { return a != Triangle::kFull || b != Triangle::kFull || c != Triangle::kFull; }
 };
 // The triangle of the transposed matrix.
 inline Triangle transposed(Triangle t) {

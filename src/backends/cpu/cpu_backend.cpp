@@ -134,7 +134,11 @@ class CpuExecutable final : public Executable {
     return {};
   }
 
-  ExecutableStats stats() const override { return info; }
+  ExecutableStats stats() const override {
+    ExecutableStats s = info;
+    s.triangle_products = runtime.triangle_products.load(std::memory_order_relaxed);
+    return s;
+  }
 
   Runtime runtime;
   AlignedBuffer arena;

@@ -241,6 +241,7 @@ Expected<StepFn> lower_matmul(const mil::Op& op, LowerCtx& ctx) {
       const Structure st = role   ? causal_structure(*role, i, batches[i], ma, mb, m, n, kk, tx, ty)
                            : scan ? zero_triangles(ma, mb, m, n, kk)
                                   : Structure{};
+      if (st.any()) rt->triangle_products.fetch_add(1, std::memory_order_relaxed);
       sgemm(ma, mb, out + static_cast<int64_t>(i) * m * n, n, m, n, kk, 0.0f, pool, {st});
     };
     if (batches.size() == 1) {

@@ -9,6 +9,7 @@
 // those pointers and plain parameters; running it allocates nothing.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -35,6 +36,7 @@ inline constexpr int kMaxRank = 8;
 struct Runtime {
   explicit Runtime(int threads) : pool(threads) {}
   ThreadPool pool;
+  std::atomic<int64_t> triangle_products{0};  // ExecutableStats::triangle_products
   int threads() { return pool.size(); }
 };
 

@@ -160,7 +160,7 @@ void scale_tile(float* c, int64_t rs_c, int64_t cs_c, int64_t m, int64_t n, floa
 void run(const Product& g, ThreadPool* pool) {
   const Micro& u = micro();
   const Structure& st = g.structure;
-  const bool structured = st.a != Triangle::kFull || st.b != Triangle::kFull || st.c != Triangle::kFull;
+  const bool structured = st.any();
   const Kernels& kern = kernels();
   const int64_t k_blocks = (g.k + u.kc - 1) / u.kc;
   const int64_t n_panels = (g.n + u.nr - 1) / u.nr;
