@@ -5,7 +5,9 @@
 //   BM_Sgemm/shape/{0,1,2,3}      the training step's GEMM shapes: cpu::sgemm (BLIS's
 //                                 micro-kernel, our packing and threads) / bli_sgemm_ex with
 //                                 BLIS's own threads / cpu::sgemm with A in fp16 / cpu::sgemm
-//                                 also returning the sum of c's squares (the gradient norm)
+//                                 also returning the sum of c's squares (the gradient norm) /
+//                                 cpu::sgemm with A in fp16 and cold (out of cache, as a
+//                                 step's weights are)
 //   BM_PackPanels/panel/layout    packing a 768 x 768 fp16 weight into the micro-kernel's
 //                                 6- or 16-row panels (one thread), its rows read along k
 //                                 (layout 0, W) or across (1, W^T): ns per packed value
@@ -23,6 +25,7 @@
 #include <benchmark/benchmark.h>
 #include <blis.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <random>
@@ -125,6 +128,13 @@ void BM_Sgemm(benchmark::State& state) {
   std::vector<float> c(static_cast<size_t>(s.m * s.n));
   std::vector<ane::half_bits> a16(a.size());
   ane::floats_to_halves(a16.data(), a.data(), a.size());
+  // impl 4: copies of a16 together larger than L3, a different one each run (a step's weights
+  // come to their GEMM cold).
+  constexpr size_t kColdBytes = size_t{64} << 20;
+  const size_t copies = impl == 4 ? std::max<size_t>(2, kColdBytes / (a16.size() * sizeof(ane::half_bits)) + 1) : 0;
+  std::vector<ane::half_bits> cold(copies * a16.size());
+  for (size_t i = 0; i < copies; ++i) std::copy(a16.begin(), a16.end(), cold.begin() + static_cast<ptrdiff_t>(i * a16.size()));
+  size_t run = 0;
   const int64_t a_rs = s.a_transposed ? 1 : s.k, a_cs = s.a_transposed ? s.m : 1;
   const int64_t b_rs = s.b_transposed ? 1 : s.n, b_cs = s.b_transposed ? s.k : 1;
   ane::ThreadPool pool(threads());
@@ -136,8 +146,9 @@ void BM_Sgemm(benchmark::State& state) {
       bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, s.m, s.n, s.k, &one, a.data(), a_rs, a_cs, b.data(), b_rs, b_cs,
                    &zero, c.data(), s.n, 1, nullptr, &rntm);
     } else {
-      const ane::cpu::MatrixRef am = impl == 2 ? ane::cpu::MatrixRef{nullptr, a_rs, a_cs, a16.data()}
-                                               : ane::cpu::MatrixRef{a.data(), a_rs, a_cs};
+      const ane::half_bits* halves = impl == 2 ? a16.data() : impl == 4 ? cold.data() + (run++ % copies) * a16.size() : nullptr;
+      const ane::cpu::MatrixRef am = halves ? ane::cpu::MatrixRef{nullptr, a_rs, a_cs, halves}
+                                            : ane::cpu::MatrixRef{a.data(), a_rs, a_cs};
       double squares = 0;
       ane::cpu::sgemm(am, {b.data(), b_rs, b_cs}, c.data(), s.n, s.m, s.n, s.k, 0.0f, &pool, {{}, impl == 3 ? &squares : nullptr});
       benchmark::DoNotOptimize(squares);
@@ -331,7 +342,7 @@ BENCHMARK(BM_Chain)->Args({0, 768, 256})->Args({1, 768, 256})->Args({0, 2048, 40
 // Interleaved (ours, BLIS, ours with fp16 A) per shape.
 BENCHMARK(BM_Sgemm)->Apply([](benchmark::internal::Benchmark* b) {
   for (int64_t shape = 0; shape < static_cast<int64_t>(std::size(kStepShapes)); ++shape) {
-    for (int64_t impl = 0; impl < 4; ++impl) b->Args({shape, impl});
+    for (int64_t impl = 0; impl < 5; ++impl) b->Args({shape, impl});
   }
 })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
 BENCHMARK(BM_PackPanels)->Args({6, 0})->Args({6, 1})->Args({16, 0})->Args({16, 1})->Unit(benchmark::kMicrosecond);
