@@ -1,5 +1,6 @@
 #include "formats/blzt_checkpoint.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -17,34 +18,38 @@ struct BlztSizes {
 };
 
 // The nine tensors of a layer and the two global ones, in file order, with their sizes.
+// `name` is the original's, `weights_name` ModelWeights' (BlztArray::tensor).
 template <typename Owner>
 struct Slot {
   const char* name;
+  const char* weights_name;
   BlztTensor Owner::*tensor;
   uint64_t (*count)(const BlztSizes&);
 };
 constexpr Slot<BlztLayer> kLayerSlots[] = {
-    {"Wq", &BlztLayer::wq, [](const BlztSizes& s) { return s.q_dim * s.dim; }},
-    {"Wk", &BlztLayer::wk, [](const BlztSizes& s) { return s.kv_dim * s.dim; }},
-    {"Wv", &BlztLayer::wv, [](const BlztSizes& s) { return s.kv_dim * s.dim; }},
-    {"Wo", &BlztLayer::wo, [](const BlztSizes& s) { return s.dim * s.q_dim; }},
-    {"W1", &BlztLayer::w1, [](const BlztSizes& s) { return s.hidden * s.dim; }},
-    {"W2", &BlztLayer::w2, [](const BlztSizes& s) { return s.dim * s.hidden; }},
-    {"W3", &BlztLayer::w3, [](const BlztSizes& s) { return s.hidden * s.dim; }},
-    {"rms_att", &BlztLayer::rms_att, [](const BlztSizes& s) { return s.dim; }},
-    {"rms_ffn", &BlztLayer::rms_ffn, [](const BlztSizes& s) { return s.dim; }},
+    {"Wq", "wq", &BlztLayer::wq, [](const BlztSizes& s) { return s.q_dim * s.dim; }},
+    {"Wk", "wk", &BlztLayer::wk, [](const BlztSizes& s) { return s.kv_dim * s.dim; }},
+    {"Wv", "wv", &BlztLayer::wv, [](const BlztSizes& s) { return s.kv_dim * s.dim; }},
+    {"Wo", "wo", &BlztLayer::wo, [](const BlztSizes& s) { return s.dim * s.q_dim; }},
+    {"W1", "w1", &BlztLayer::w1, [](const BlztSizes& s) { return s.hidden * s.dim; }},
+    {"W2", "w2", &BlztLayer::w2, [](const BlztSizes& s) { return s.dim * s.hidden; }},
+    {"W3", "w3", &BlztLayer::w3, [](const BlztSizes& s) { return s.hidden * s.dim; }},
+    {"rms_att", "rms_att", &BlztLayer::rms_att, [](const BlztSizes& s) { return s.dim; }},
+    {"rms_ffn", "rms_ffn", &BlztLayer::rms_ffn, [](const BlztSizes& s) { return s.dim; }},
 };
 constexpr Slot<BlztCheckpoint> kGlobalSlots[] = {
-    {"rms_final", &BlztCheckpoint::rms_final, [](const BlztSizes& s) { return s.dim; }},
-    {"embedding", &BlztCheckpoint::embedding, [](const BlztSizes& s) { return s.vocab * s.dim; }},
+    {"rms_final", "rms_final", &BlztCheckpoint::rms_final, [](const BlztSizes& s) { return s.dim; }},
+    {"embedding", "embedding", &BlztCheckpoint::embedding, [](const BlztSizes& s) { return s.vocab * s.dim; }},
 };
 
 // Which of a tensor's three arrays.
 struct Part {
   std::vector<float> BlztTensor::*array;
   const char* suffix;
+  BlztPart kind;
 };
-constexpr Part kW{&BlztTensor::w, ""}, kM{&BlztTensor::m, ".m"}, kV{&BlztTensor::v, ".v"};
+constexpr Part kW{&BlztTensor::w, "", BlztPart::kWeights}, kM{&BlztTensor::m, ".m", BlztPart::kM},
+    kV{&BlztTensor::v, ".v", BlztPart::kV};
 
 // The arrays of one layer in file order: nine weights, then m and v of each. fn(slot, part).
 template <typename F>
@@ -65,25 +70,47 @@ void for_each_global_array(F&& fn) {
   }
 }
 
+// One array of a file: its layer (-1 after the layers), tensor and part.
+struct ArrayAt {
+  int64_t layer;
+  const char* name;          // the original's tensor name
+  const char* weights_name;  // ModelWeights'
+  const Part* part;
+  uint64_t count;
+  // "layer 3 Wq.m", "embedding.v": how errors name it
+  std::string display() const {
+    return (layer >= 0 ? "layer " + std::to_string(layer) + " " : std::string()) + name + part->suffix;
+  }
+  BlztArray array() const {
+    return {(layer >= 0 ? "layers." + std::to_string(layer) + "." : std::string()) + weights_name, part->kind, count};
+  }
+};
+
+// Every array of a file of `sz` in file order: fn(ArrayAt, member) returns a Status, and the
+// first failure stops the walk; member(c) is the array's vector in a BlztCheckpoint c.
+template <typename F>
+Status for_each_array_at(const BlztSizes& sz, F&& fn) {
+  Status st;
+  for (uint64_t l = 0; l < sz.n_layers; ++l) {
+    for_each_layer_array([&](const auto& slot, const Part& part) {
+      if (!st.ok()) return;
+      auto member = [&slot, &part, l](auto& c) -> auto& { return c.layers[l].*slot.tensor.*part.array; };
+      st = fn(ArrayAt{static_cast<int64_t>(l), slot.name, slot.weights_name, &part, slot.count(sz)}, member);
+    });
+  }
+  for_each_global_array([&](const auto& slot, const Part& part) {
+    if (!st.ok()) return;
+    auto member = [&slot, &part](auto& c) -> auto& { return c.*slot.tensor.*part.array; };
+    st = fn(ArrayAt{-1, slot.name, slot.weights_name, &part, slot.count(sz)}, member);
+  });
+  return st;
+}
+
 // Every array of a checkpoint in file order: fn(name, vector, expected count). Ckpt is
 // BlztCheckpoint or const BlztCheckpoint; the caller has checked layers.size().
 template <typename Ckpt, typename F>
 Status for_each_array(Ckpt& c, const BlztSizes& sz, F&& fn) {
-  for (size_t l = 0; l < c.layers.size(); ++l) {
-    Status st;
-    for_each_layer_array([&](const auto& slot, const Part& part) {
-      if (!st.ok()) return;
-      auto& vec = c.layers[l].*slot.tensor.*part.array;
-      st = fn("layer " + std::to_string(l) + " " + slot.name + part.suffix, vec, slot.count(sz));
-    });
-    ANE_RETURN_IF_ERROR(st);
-  }
-  Status st;
-  for_each_global_array([&](const auto& slot, const Part& part) {
-    if (!st.ok()) return;
-    st = fn(std::string(slot.name) + part.suffix, c.*slot.tensor.*part.array, slot.count(sz));
-  });
-  return st;
+  return for_each_array_at(sz, [&](const ArrayAt& at, auto member) { return fn(at.display(), member(c), at.count); });
 }
 
 Error header_error(const std::string& source, uint64_t offset, const std::string& msg) {
@@ -227,7 +254,7 @@ Expected<ModelConfig> blzt_model_config(const BlztHeader& h) {
   return c;
 }
 
-Expected<BlztCheckpoint> make_blzt_checkpoint(const ModelConfig& config, int32_t version) {
+Expected<BlztHeader> make_blzt_header(const ModelConfig& config, int32_t version) {
   ANE_RETURN_IF_ERROR(config.validate());
   auto refuse = [](const std::string& why) { return invalid_argument("a BLZT checkpoint cannot hold this model: " + why); };
   if (version != kBlztVersionMha && version != kBlztVersionGqa) {
@@ -240,8 +267,7 @@ Expected<BlztCheckpoint> make_blzt_checkpoint(const ModelConfig& config, int32_t
       (config.n_kv_heads != config.n_heads || config.q_dim() != static_cast<size_t>(config.dim))) {
     return refuse("version 2 needs n_kv_heads == n_heads and n_heads * head_dim == dim (use version 4)");
   }
-  BlztCheckpoint c;
-  BlztHeader& h = c.header;
+  BlztHeader h;
   h.version = version;
   h.n_layers = config.n_layers;
   h.vocab_size = config.vocab_size;
@@ -254,7 +280,14 @@ Expected<BlztCheckpoint> make_blzt_checkpoint(const ModelConfig& config, int32_t
     h.head_dim = config.head_dim;
     h.q_dim = static_cast<int32_t>(config.q_dim());
   }
-  ANE_ASSIGN_OR_RETURN(BlztSizes s, header_sizes(h, ""));
+  ANE_RETURN_IF_ERROR(header_sizes(h, "").status());
+  return h;
+}
+
+Expected<BlztCheckpoint> make_blzt_checkpoint(const ModelConfig& config, int32_t version) {
+  BlztCheckpoint c;
+  ANE_ASSIGN_OR_RETURN(c.header, make_blzt_header(config, version));
+  ANE_ASSIGN_OR_RETURN(BlztSizes s, header_sizes(c.header, ""));
   c.layers.resize(c.header.n_layers);
   Status st = for_each_array(c, s, [](const std::string&, std::vector<float>& vec, uint64_t count) {
     vec.assign(count, 0.0f);
@@ -264,11 +297,14 @@ Expected<BlztCheckpoint> make_blzt_checkpoint(const ModelConfig& config, int32_t
   return c;
 }
 
-Expected<BlztCheckpoint> parse_blzt(std::span<const uint8_t> bytes, const std::string& source) {
-  ByteReader r(bytes, source);
-  BlztCheckpoint c;
-  ANE_ASSIGN_OR_RETURN(c.header, r.read<BlztHeader>("BLZT header"));
-  ANE_ASSIGN_OR_RETURN(BlztSizes s, header_sizes(c.header, source));
+namespace {
+
+// The checked header of `bytes` and the sizes it implies, which `bytes` must match exactly;
+// `r` reads on after the header.
+Expected<std::pair<BlztHeader, BlztSizes>> read_header(ByteReader& r, std::span<const uint8_t> bytes,
+                                                       const std::string& source) {
+  ANE_ASSIGN_OR_RETURN(BlztHeader h, r.read<BlztHeader>("BLZT header"));
+  ANE_ASSIGN_OR_RETURN(BlztSizes s, header_sizes(h, source));
   ANE_ASSIGN_OR_RETURN(uint64_t expected, file_size(s, source));
   if (bytes.size() < expected) {
     return r.error_at(bytes.size(), "truncated: data ran out at byte " + std::to_string(bytes.size()) + " inside " +
@@ -279,6 +315,45 @@ Expected<BlztCheckpoint> parse_blzt(std::span<const uint8_t> bytes, const std::s
     return r.error_at(expected, std::to_string(bytes.size() - expected) + " unexpected bytes after the last array "
                                 "(embedding.v ends at byte " + std::to_string(expected) + ")");
   }
+  return std::pair{h, s};
+}
+
+// Writes `h` and then every array, each taken from get(ArrayAt, member) as a span of floats,
+// to sink(bytes): the one writer behind serialize_blzt and both save_blzt.
+template <typename Get, typename Sink>
+Status write_blzt(const BlztHeader& h, Get&& get, Sink&& sink) {
+  ANE_ASSIGN_OR_RETURN(BlztSizes s, header_sizes(h, "BLZT checkpoint"));
+  ANE_RETURN_IF_ERROR(file_size(s, "BLZT checkpoint").status());
+  ANE_RETURN_IF_ERROR(sink(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&h), kHeaderBytes)));
+  return for_each_array_at(s, [&](const ArrayAt& at, auto member) -> Status {
+    ANE_ASSIGN_OR_RETURN(std::span<const float> floats, get(at, member));
+    if (floats.size() != at.count) {
+      return invalid_argument("BLZT checkpoint: " + at.display() + " has " + std::to_string(floats.size()) +
+                              " floats, the header implies " + std::to_string(at.count));
+    }
+    return sink(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(floats.data()), floats.size_bytes()));
+  });
+}
+
+Status check_layers(const BlztCheckpoint& c) {
+  if (c.layers.size() == static_cast<size_t>(std::max(c.header.n_layers, 0))) return {};
+  return invalid_argument("BLZT checkpoint has " + std::to_string(c.layers.size()) + " layers, its header says " +
+                          std::to_string(c.header.n_layers));
+}
+
+// A BlztCheckpoint's arrays, for write_blzt (after check_layers).
+auto arrays_of(const BlztCheckpoint& c) {
+  return [&c](const ArrayAt&, auto member) -> Expected<std::span<const float>> { return std::span<const float>(member(c)); };
+}
+
+}  // namespace
+
+Expected<BlztCheckpoint> parse_blzt(std::span<const uint8_t> bytes, const std::string& source) {
+  ByteReader r(bytes, source);
+  BlztCheckpoint c;
+  ANE_ASSIGN_OR_RETURN(auto header, read_header(r, bytes, source));
+  const auto& [h, s] = header;
+  c.header = h;
   c.layers.resize(c.header.n_layers);
   Status st = for_each_array(c, s, [&](const std::string& name, std::vector<float>& vec, uint64_t count) -> Status {
     ANE_ASSIGN_OR_RETURN(auto data, r.take(count * sizeof(float), name.c_str()));
@@ -290,26 +365,23 @@ Expected<BlztCheckpoint> parse_blzt(std::span<const uint8_t> bytes, const std::s
   return c;
 }
 
-Expected<std::vector<uint8_t>> serialize_blzt(const BlztCheckpoint& c) {
-  ANE_ASSIGN_OR_RETURN(BlztSizes s, header_sizes(c.header, "BLZT checkpoint"));
-  ANE_ASSIGN_OR_RETURN(uint64_t total, file_size(s, "BLZT checkpoint"));
-  if (c.layers.size() != s.n_layers) {
-    return invalid_argument("BLZT checkpoint has " + std::to_string(c.layers.size()) + " layers, its header says " +
-                            std::to_string(s.n_layers));
-  }
-  std::vector<uint8_t> out(total);
-  std::memcpy(out.data(), &c.header, kHeaderBytes);
-  size_t at = kHeaderBytes;
-  Status st = for_each_array(c, s, [&](const std::string& name, const std::vector<float>& vec, uint64_t count) -> Status {
-    if (vec.size() != count) {
-      return invalid_argument("BLZT checkpoint: " + name + " has " + std::to_string(vec.size()) +
-                              " floats, the header implies " + std::to_string(count));
-    }
-    std::memcpy(out.data() + at, vec.data(), vec.size() * sizeof(float));
-    at += vec.size() * sizeof(float);
-    return {};
+Status for_each_blzt_array(std::span<const uint8_t> bytes, const std::string& source,
+                           const std::function<Status(const BlztArray&, std::span<const uint8_t>)>& fn) {
+  ByteReader r(bytes, source);
+  ANE_ASSIGN_OR_RETURN(auto header, read_header(r, bytes, source));
+  return for_each_array_at(header.second, [&](const ArrayAt& at, auto) -> Status {
+    ANE_ASSIGN_OR_RETURN(auto data, r.take(at.count * sizeof(float), at.display().c_str()));
+    return fn(at.array(), data);
   });
-  ANE_RETURN_IF_ERROR(st);
+}
+
+Expected<std::vector<uint8_t>> serialize_blzt(const BlztCheckpoint& c) {
+  ANE_RETURN_IF_ERROR(check_layers(c));
+  std::vector<uint8_t> out;
+  ANE_RETURN_IF_ERROR(write_blzt(c.header, arrays_of(c), [&](std::span<const uint8_t> bytes) {
+    out.insert(out.end(), bytes.begin(), bytes.end());
+    return Status();
+  }));
   return out;
 }
 
@@ -318,9 +390,24 @@ Expected<BlztCheckpoint> load_blzt(const std::string& path) {
   return parse_blzt(file.bytes(), path);
 }
 
+namespace {
+
+template <typename Get>
+Status save_streamed(const std::string& path, const BlztHeader& header, Get&& get) {
+  ANE_ASSIGN_OR_RETURN(AtomicFileWriter out, AtomicFileWriter::create(path));
+  ANE_RETURN_IF_ERROR(write_blzt(header, get, [&](std::span<const uint8_t> bytes) { return out.write(bytes); }));
+  return out.commit();
+}
+
+}  // namespace
+
 Status save_blzt(const std::string& path, const BlztCheckpoint& ckpt) {
-  ANE_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, serialize_blzt(ckpt));
-  return write_file_atomic(path, bytes);
+  ANE_RETURN_IF_ERROR(check_layers(ckpt));
+  return save_streamed(path, ckpt.header, arrays_of(ckpt));
+}
+
+Status save_blzt(const std::string& path, const BlztHeader& header, const BlztArraySource& source) {
+  return save_streamed(path, header, [&](const ArrayAt& at, auto) { return source(at.array()); });
 }
 
 }  // namespace ane

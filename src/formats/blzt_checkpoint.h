@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -78,6 +79,16 @@ struct BlztCheckpoint {
   BlztTensor embedding;           // [V, D], also the classifier
 };
 
+// Which of a tensor's arrays: its weights or its Adam moments.
+enum class BlztPart : uint8_t { kWeights, kM, kV };
+// One array of a BLZT file: the tensor it belongs to, named as ModelWeights names it
+// ("layers.3.wq", "rms_final", "embedding"), which of its arrays, and its length in floats.
+struct BlztArray {
+  std::string tensor;
+  BlztPart part = BlztPart::kWeights;
+  uint64_t count = 0;
+};
+
 // The model shape a header describes (version 2: n_kv_heads = n_heads, head_dim = D /
 // n_heads). Validates the header's magic, version and dimensions first.
 Expected<ModelConfig> blzt_model_config(const BlztHeader& header);
@@ -86,6 +97,8 @@ Expected<ModelConfig> blzt_model_config(const BlztHeader& header);
 // classifier; version 2 also needs n_kv_heads = n_heads and head_dim = D / n_heads), with the
 // header's shape fields filled in and the training counters zero.
 Expected<BlztCheckpoint> make_blzt_checkpoint(const ModelConfig& config, int32_t version);
+// That checkpoint's header alone (its arrays are the caller's to stream: save_blzt below).
+Expected<BlztHeader> make_blzt_header(const ModelConfig& config, int32_t version);
 
 // The exact file size the header implies; fails on a bad header or on overflow.
 Expected<uint64_t> blzt_file_size(const BlztHeader& header);
@@ -93,10 +106,19 @@ Expected<uint64_t> blzt_file_size(const BlztHeader& header);
 // Reads a checkpoint from bytes, validating the header and that the size is exactly what it
 // implies; errors carry the byte offset in `source` (where the data ran out, for truncation).
 Expected<BlztCheckpoint> parse_blzt(std::span<const uint8_t> bytes, const std::string& source);
+// Every array of a BLZT file, in file order, as views of `bytes` (checked first as parse_blzt
+// checks): fn(array, its bytes), a failure stops the walk. Reads a checkpoint without copying it.
+Status for_each_blzt_array(std::span<const uint8_t> bytes, const std::string& source,
+                           const std::function<Status(const BlztArray&, std::span<const uint8_t>)>& fn);
 // The file's bytes; fails if a tensor's size disagrees with the header.
 Expected<std::vector<uint8_t>> serialize_blzt(const BlztCheckpoint& ckpt);
 
 Expected<BlztCheckpoint> load_blzt(const std::string& path);
 Status save_blzt(const std::string& path, const BlztCheckpoint& ckpt);  // atomic
+// Where a streamed save takes each array: its `count` floats, valid until the next call.
+using BlztArraySource = std::function<Expected<std::span<const float>>(const BlztArray&)>;
+// Writes the file atomically, asking `source` for one array at a time in file order, so the
+// state it comes from is never copied whole (a training run's is gigabytes).
+Status save_blzt(const std::string& path, const BlztHeader& header, const BlztArraySource& source);
 
 }  // namespace ane

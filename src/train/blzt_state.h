@@ -4,7 +4,9 @@
 // changes nothing until the first overflow or the first growth of the scale).
 #pragma once
 
+#include <memory>
 #include <span>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -22,13 +24,15 @@ struct BlztRunInfo {
   double compile_ms = 0, train_ms = 0, wall_ms = 0;  // cumulative
 };
 
-// BLZT of a run's checkpoint state, `meta` and `tensors` as the run saves them (version 2
-// when multi-head with head_dim * n_heads == dim, else 4). BLZT holds every id's moments:
-// those of the vocabulary tensors, saved for the rows of `moments_map`, are zero for the
-// other ids.
-Expected<BlztCheckpoint> blzt_from_state(const nlohmann::json& meta, std::span<const TensorView> tensors,
-                                         const VocabMap& moments_map, const BlztRunInfo& run);
-// A BLZT checkpoint as the OANECKPT state Trainer::restore_state() reads.
-Expected<Checkpoint> checkpoint_from_blzt(const BlztCheckpoint& blzt);
+// Saves a run's checkpoint state, `meta` and `tensors` as the run saves them, as a BLZT file
+// (version 2 when multi-head with head_dim * n_heads == dim, else 4), streamed from the
+// tensors: nothing is copied but one realigned moment array. BLZT holds every id's moments:
+// those of the vocabulary tensors, saved for the rows of `moments_map`, are zero for the other
+// ids.
+Status save_blzt_state(const std::string& path, const nlohmann::json& meta, std::span<const TensorView> tensors,
+                       const VocabMap& moments_map, const BlztRunInfo& run);
+// A BLZT file as the OANECKPT state Trainer::restore_state() reads, its tensors left in the
+// mapped file (NamedTensor::file): reading them hands their pages back.
+Expected<Checkpoint> checkpoint_from_blzt(std::shared_ptr<const MappedFile> file, const std::string& source);
 
 }  // namespace ane::train

@@ -127,14 +127,14 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
     if (o.ckpt.empty()) return invalid_argument("--resume needs --ckpt");
     ANE_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(o.ckpt));
     if (model_file_kind(file.bytes()) == ModelFileKind::kBlzt) {
-      ANE_ASSIGN_OR_RETURN(BlztCheckpoint blzt, parse_blzt(file.bytes(), o.ckpt));
-      ANE_ASSIGN_OR_RETURN(resumed, checkpoint_from_blzt(blzt));
+      ANE_ASSIGN_OR_RETURN(resumed, checkpoint_from_blzt(std::make_shared<const MappedFile>(std::move(file)), o.ckpt));
       // keep the original's file in its format; the full state goes beside it
       if (o.blzt.empty()) o.blzt = o.ckpt;
       o.ckpt += ".oane";
-    } else {  // tensors read from the mapping: the state is never in memory twice
+    } else {
       ANE_ASSIGN_OR_RETURN(resumed, Checkpoint::map(std::make_shared<const MappedFile>(std::move(file))));
     }
+    // Either way the tensors are read from the mapping: the state is never in memory twice.
     ANE_ASSIGN_OR_RETURN(weights, weights_from_checkpoint(*resumed));
   } else if (!source.llama2_path.empty()) {
     ANE_ASSIGN_OR_RETURN(weights, load_model_weights(source.llama2_path));
@@ -217,8 +217,7 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
     if (o.blzt.empty() || path != o.ckpt) return {};
     const BlztRunInfo info{o.steps, trainer->options().schedule.at(trainer->steps_done()), last_loss,
                            t.compile_ms, t.train_ms, t.wall_ms};
-    ANE_ASSIGN_OR_RETURN(BlztCheckpoint b, blzt_from_state(meta, tensors, vocab.map(), info));
-    ANE_RETURN_IF_ERROR(save_blzt(o.blzt, b));
+    ANE_RETURN_IF_ERROR(save_blzt_state(o.blzt, meta, tensors, vocab.map(), info));
     observer.on_checkpoint(o.blzt, trainer->steps_done());
     return {};
   };

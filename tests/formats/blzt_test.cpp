@@ -5,8 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstring>
 #include <filesystem>
+#include <map>
 
 #include "core/file.h"
 
@@ -192,6 +195,103 @@ TEST(Blzt, ReadsAHandBuiltVersion4GqaFileAndWritesItBackByteForByte) {
   EXPECT_EQ(cfg->head_dim, 2);
   EXPECT_EQ(cfg->q_dim(), 8u);
   EXPECT_EQ(cfg->vocab_size, 5);
+}
+
+// The arrays of a file, as for_each_blzt_array gives them: name, part, count, byte offset.
+struct Visited {
+  std::string tensor;
+  BlztPart part;
+  uint64_t count;
+  size_t offset;
+  std::span<const uint8_t> bytes;
+};
+std::vector<Visited> visit_all(const std::vector<uint8_t>& file) {
+  std::vector<Visited> out;
+  Status st = for_each_blzt_array(file, "test.bin", [&](const BlztArray& a, std::span<const uint8_t> bytes) {
+    out.push_back({a.tensor, a.part, a.count, static_cast<size_t>(bytes.data() - file.data()), bytes});
+    return Status();
+  });
+  EXPECT_TRUE(st.ok()) << st.error().to_string();
+  return out;
+}
+
+TEST(Blzt, ArraysAreVisitedInFileOrderAsViewsOfTheBytes) {
+  const std::vector<uint8_t> file = hand_built(kMha);  // two layers
+  const std::vector<Visited> arrays = visit_all(file);
+  ASSERT_EQ(arrays.size(), 2u * 27 + 6);  // 9 tensors x 3 arrays a layer, then rms_final and embedding
+  EXPECT_EQ(arrays[0].tensor, "layers.0.wq");
+  EXPECT_EQ(arrays[0].part, BlztPart::kWeights);
+  EXPECT_EQ(arrays[0].offset, 96u);
+  EXPECT_EQ(arrays[0].count, 16u);  // [dim 4, dim 4]
+  EXPECT_EQ(arrays[8].tensor, "layers.0.rms_ffn");
+  EXPECT_EQ(arrays[9].tensor, "layers.0.wq");  // then each tensor's m and v
+  EXPECT_EQ(arrays[9].part, BlztPart::kM);
+  EXPECT_EQ(arrays[10].part, BlztPart::kV);
+  EXPECT_EQ(arrays[27].tensor, "layers.1.wq");
+  EXPECT_EQ(arrays[54].tensor, "rms_final");
+  EXPECT_EQ(arrays.back().tensor, "embedding");
+  EXPECT_EQ(arrays.back().part, BlztPart::kV);
+  EXPECT_EQ(arrays.back().offset + arrays.back().bytes.size(), file.size());
+  for (size_t i = 1; i < arrays.size(); ++i) {
+    EXPECT_EQ(arrays[i].offset, arrays[i - 1].offset + arrays[i - 1].bytes.size()) << i;
+    EXPECT_EQ(arrays[i].bytes.size(), arrays[i].count * 4) << i;
+  }
+  // The bytes are parse_blzt's values.
+  auto c = parse_blzt(file, "v2.bin");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(std::memcmp(arrays[28].bytes.data(), c->layers[1].wk.w.data(), 64), 0);
+  EXPECT_EQ(std::memcmp(arrays.back().bytes.data(), c->embedding.v.data(), c->embedding.v.size() * 4), 0);
+  // A damaged file fails as parse_blzt fails, before any array is visited.
+  const std::vector<uint8_t> cut(file.begin(), file.end() - 1);
+  int visited = 0;
+  Status st = for_each_blzt_array(cut, "cut.bin", [&](const BlztArray&, std::span<const uint8_t>) {
+    ++visited;
+    return Status();
+  });
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().to_string().find("inside embedding.v"), std::string::npos) << st.error().to_string();
+  EXPECT_EQ(visited, 0);
+}
+
+// A save streamed array by array writes the file byte for byte; a source that gives a wrong
+// size or fails leaves no file behind.
+TEST(Blzt, StreamedSaveWritesTheFileByteForByte) {
+  const std::vector<uint8_t> file = hand_built(kGqa);
+  std::map<std::pair<std::string, BlztPart>, std::span<const float>> arrays;
+  for (const Visited& v : visit_all(file)) {
+    arrays[{v.tensor, v.part}] = {reinterpret_cast<const float*>(v.bytes.data()), v.count};
+  }
+  BlztHeader header;
+  std::memcpy(&header, file.data(), sizeof header);
+  const fs::path dir = fs::temp_directory_path() / ("ane_blzt_stream_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string path = (dir / "streamed.bin").string();
+  std::vector<std::string> asked;
+  Status st = save_blzt(path, header, [&](const BlztArray& a) -> Expected<std::span<const float>> {
+    asked.push_back(a.tensor);
+    return arrays.at({a.tensor, a.part});
+  });
+  ASSERT_TRUE(st.ok()) << st.error().to_string();
+  auto written = read_file(path);
+  ASSERT_TRUE(written.ok());
+  EXPECT_EQ(*written, file);
+  EXPECT_EQ(asked.size(), arrays.size());  // each array asked for once
+
+  const std::string other = (dir / "short.bin").string();
+  st = save_blzt(other, header, [&](const BlztArray& a) -> Expected<std::span<const float>> {
+    const std::span<const float> x = arrays.at({a.tensor, a.part});
+    return a.tensor == "layers.0.w2" && a.part == BlztPart::kV ? x.first(x.size() - 1) : x;
+  });
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message().find("layer 0 W2.v has 31 floats, the header implies 32"), std::string::npos)
+      << st.error().message();
+  st = save_blzt(other, header, [&](const BlztArray&) -> Expected<std::span<const float>> {
+    return invalid_argument("no such state");
+  });
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message().find("no such state"), std::string::npos);
+  EXPECT_FALSE(fs::exists(other));
+  fs::remove_all(dir);
 }
 
 TEST(Blzt, Stories110MFileSizeFromTheSeedConstants) {

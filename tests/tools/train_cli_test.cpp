@@ -4,6 +4,8 @@
 // bad input fails with a clear message.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -178,19 +180,37 @@ TEST_F(TrainCli, ResumeOnDataWithOtherIdsSaysSo) {
   EXPECT_NE(r.output.find("vocabulary differs from the checkpoint's: 10 ids new"), std::string::npos) << r.output;
 }
 
+// Also for a compacted vocabulary: BLZT holds every id's moments, the run's rows realigned.
 TEST_F(TrainCli, ResumesFromTheOriginalsBlztCheckpoint) {
-  ASSERT_EQ(train("whole", "--steps 6 --lr 2e-3").exit_code, 0);
-  RunResult first = train("part", "--steps 6 --lr 2e-3 --stop-at 3 --blzt " + path("part.blzt"));
-  ASSERT_EQ(first.exit_code, 0) << first.output;
-  RunResult second = run_ane("train --config tiny --data " + path("text.bin") + " --threads 2 --peak-gflops 100 --ckpt " +
-                             path("part.blzt") + " --metrics " + path("part.jsonl") + " --steps 6 --lr 2e-3 --resume");
-  ASSERT_EQ(second.exit_code, 0) << second.output;
-  EXPECT_EQ(step_losses(path("part.jsonl")), step_losses(path("whole.jsonl")));
-  auto blzt = load_blzt(path("part.blzt"));
-  ASSERT_TRUE(blzt.ok()) << blzt.error().to_string();
-  EXPECT_EQ(blzt->header.step, 6);
-  EXPECT_EQ(blzt->header.adam_t, 6);
-  EXPECT_EQ(blzt->header.version, kBlztVersionGqa);  // tiny has 2 kv heads for 4 query heads
+  for (const std::string vocab : {"off", "on"}) {
+    SCOPED_TRACE("--compact-vocab " + vocab);
+    const std::string flags = "--steps 6 --lr 2e-3 --compact-vocab " + vocab;
+    ASSERT_EQ(train("whole", flags).exit_code, 0);
+    RunResult first = train("part", flags + " --stop-at 3 --blzt " + path("part.blzt"));
+    ASSERT_EQ(first.exit_code, 0) << first.output;
+    RunResult second = run_ane("train --config tiny --data " + path("text.bin") + " --threads 2 --peak-gflops 100 --ckpt " +
+                               path("part.blzt") + " --metrics " + path("part.jsonl") + " " + flags + " --resume");
+    ASSERT_EQ(second.exit_code, 0) << second.output;
+    EXPECT_EQ(step_losses(path("part.jsonl")), step_losses(path("whole.jsonl")));
+    auto blzt = load_blzt(path("part.blzt"));
+    ASSERT_TRUE(blzt.ok()) << blzt.error().to_string();
+    EXPECT_EQ(blzt->header.step, 6);
+    EXPECT_EQ(blzt->header.adam_t, 6);
+    EXPECT_EQ(blzt->header.version, kBlztVersionGqa);  // tiny has 2 kv heads for 4 query heads
+    // Compacted, ids the data never uses have no moments (the full softmax gives every id some).
+    const auto& m = blzt->embedding.m;
+    const size_t dim = m.size() / 256;
+    auto row_is_zero = [&](size_t id) {
+      return std::all_of(m.begin() + static_cast<ptrdiff_t>(id * dim), m.begin() + static_cast<ptrdiff_t>((id + 1) * dim),
+                         [](float x) { return x == 0.0f; });
+    };
+    EXPECT_EQ(row_is_zero(255), vocab == "on") << "id 255 is not in the text";
+    EXPECT_FALSE(row_is_zero('e'));
+    std::filesystem::remove(path("part.blzt"));
+    std::filesystem::remove(path("part.blzt.oane"));
+    std::filesystem::remove(path("part.jsonl"));
+    std::filesystem::remove(path("whole.jsonl"));
+  }
 }
 
 TEST_F(TrainCli, StaticPipelineRestartsItselfAndMatchesTheDynamicPipeline) {
