@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <map>
 
 #include "core/file.h"
 
@@ -195,19 +196,25 @@ Expected<ModelWeights> weights_from_checkpoint(const Checkpoint& ckpt, const std
   return w;
 }
 
-Expected<ModelWeights> weights_from_blzt(const BlztCheckpoint& ckpt) {
-  ANE_ASSIGN_OR_RETURN(ModelConfig config, blzt_model_config(ckpt.header));
-  if (ckpt.layers.size() != static_cast<size_t>(config.n_layers)) {
-    return invalid_argument("BLZT checkpoint has " + std::to_string(ckpt.layers.size()) + " layers, its header says " +
-                            std::to_string(config.n_layers));
-  }
-  ANE_ASSIGN_OR_RETURN(ModelWeights w, ModelWeights::zeros(config));
-  w.embedding = ckpt.embedding.w;
-  w.rms_final = ckpt.rms_final.w;
-  for (size_t i = 0; i < w.layers.size(); ++i) {
-    const BlztLayer& b = ckpt.layers[i];
-    w.layers[i] = {b.rms_att.w, b.wq.w, b.wk.w, b.wv.w, b.wo.w, b.rms_ffn.w, b.w1.w, b.w2.w, b.w3.w, {}, {}};
-  }
+Expected<ModelWeights> weights_from_blzt(std::span<const uint8_t> bytes, const std::string& source) {
+  // The header and the file's size are checked first, errors at their byte offsets.
+  ANE_RETURN_IF_ERROR(for_each_blzt_array(bytes, source, [](const BlztArray&, std::span<const uint8_t>) { return Status(); }));
+  BlztHeader header;
+  std::memcpy(&header, bytes.data(), sizeof header);
+  auto config = blzt_model_config(header);
+  if (!config) return config.error().with_context(source);
+  ANE_ASSIGN_OR_RETURN(ModelWeights w, ModelWeights::zeros(*config));
+  std::map<std::string, std::span<float>> by_name;
+  for (const auto& t : w.tensors()) by_name[t.name] = t.data;
+  ANE_RETURN_IF_ERROR(for_each_blzt_array(bytes, source, [&](const BlztArray& a, std::span<const uint8_t> data) -> Status {
+    if (a.part != BlztPart::kWeights) return {};  // the moments stay in the file
+    const auto t = by_name.find(a.tensor);
+    if (t == by_name.end() || t->second.size_bytes() != data.size()) {
+      return invalid_argument(source + ": BLZT tensor '" + a.tensor + "' is not one of the model's");
+    }
+    std::memcpy(t->second.data(), data.data(), data.size());
+    return {};
+  }));
   ANE_RETURN_IF_ERROR(w.validate());
   return w;
 }
@@ -230,8 +237,7 @@ Expected<ModelWeights> load_model_weights(const std::string& path) {
       return w;
     }
     case ModelFileKind::kBlzt: {
-      ANE_ASSIGN_OR_RETURN(BlztCheckpoint ckpt, parse_blzt(bytes, path));
-      return weights_from_blzt(ckpt);
+      return weights_from_blzt(bytes, path);
     }
     case ModelFileKind::kLlama2: break;
   }

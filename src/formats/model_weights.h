@@ -73,8 +73,8 @@ Expected<ModelWeights> weights_from_checkpoint(const Checkpoint& ckpt, const std
 // state saved with the same names.
 Status read_tensors_from_checkpoint(const Checkpoint& ckpt, ModelWeights& into, const std::string& prefix);
 
-// The weights of a BLZT checkpoint (config from its header; the Adam moments are dropped).
-Expected<ModelWeights> weights_from_blzt(const BlztCheckpoint& ckpt);
+// The weights of a BLZT file's bytes (config from its header; the Adam moments are not read).
+Expected<ModelWeights> weights_from_blzt(std::span<const uint8_t> bytes, const std::string& source);
 
 // What a file holding a whole model is, by its magic: an OpenANE checkpoint, a BLZT
 // checkpoint, else (no magic to check for v0) a llama2.c model.
