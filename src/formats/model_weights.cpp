@@ -4,6 +4,7 @@
 #include <array>
 #include <cstring>
 #include <map>
+#include <memory>
 
 #include "core/file.h"
 
@@ -227,11 +228,13 @@ ModelFileKind model_file_kind(std::span<const uint8_t> bytes) {
 }
 
 Expected<ModelWeights> load_model_weights(const std::string& path) {
-  ANE_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path));
-  const std::span<const uint8_t> bytes = file.bytes();
+  ANE_ASSIGN_OR_RETURN(MappedFile opened, MappedFile::open(path));
+  const auto file = std::make_shared<const MappedFile>(std::move(opened));
+  const std::span<const uint8_t> bytes = file->bytes();
+  // Each kind is read in place: no copy of the file beside the weights.
   switch (model_file_kind(bytes)) {
     case ModelFileKind::kCheckpoint: {
-      ANE_ASSIGN_OR_RETURN(Checkpoint ckpt, Checkpoint::parse(bytes, path));
+      ANE_ASSIGN_OR_RETURN(Checkpoint ckpt, Checkpoint::map(file));
       auto w = weights_from_checkpoint(ckpt);
       if (!w) return w.error().with_context(path);
       return w;
