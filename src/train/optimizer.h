@@ -39,6 +39,7 @@ struct HalfCopy {
 // Adam moments for every tensor of a model, and the step count for bias correction.
 class AdamW {
  public:
+  AdamW() = default;  // no moments: for a trainer that only evaluates
   static Expected<AdamW> create(const ModelConfig& config, AdamWConfig options);
   // One update of every tensor with gradient grad_scale * g: t += 1, then
   // w -= lr * (m_hat / (sqrt(v_hat) + eps) + wd * w). Runs over `pool` (tensors split into

@@ -312,6 +312,7 @@ Expected<EvalResult> evaluate(Engine& engine, const ModelWeights& weights, const
   ANE_ASSIGN_OR_RETURN(TokenData data, TokenData::open(d));
   TrainerOptions to;
   to.threads = threads;
+  to.evaluate_only = true;
   ANE_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, Trainer::create(engine, weights, to));
   ANE_ASSIGN_OR_RETURN(double loss, mean_val_loss(*t, data, VocabMap::all(weights.config.vocab_size), windows));
   return EvalResult{loss, windows};

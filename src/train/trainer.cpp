@@ -81,8 +81,12 @@ Expected<std::unique_ptr<Trainer>> Trainer::create(Engine& engine, ModelWeights 
   if (options.threads <= 0) options.threads = default_thread_count();
   if (!(options.loss_scale >= 1.0)) return invalid_argument("loss scale must be at least 1");
   const ModelConfig c = weights.config;
-  ANE_ASSIGN_OR_RETURN(AdamW adam, AdamW::create(c, options.adamw));
-  ANE_ASSIGN_OR_RETURN(ModelWeights grads, ModelWeights::zeros(c));
+  AdamW adam;
+  ModelWeights grads;
+  if (!options.evaluate_only) {
+    ANE_ASSIGN_OR_RETURN(adam, AdamW::create(c, options.adamw));
+    ANE_ASSIGN_OR_RETURN(grads, ModelWeights::zeros(c));
+  }
   std::unique_ptr<Trainer> t(new Trainer(engine, std::move(weights), options, std::move(adam), std::move(grads)));
   ANE_ASSIGN_OR_RETURN(t->kernels_, KernelSet::create(engine, c, options.pipeline, &t->pool_));
   if (options.pipeline == Pipeline::kStatic && engine.options().compile_budget > 0 &&
@@ -329,6 +333,7 @@ Status Trainer::backward(std::span<const uint16_t> tokens) {
 }
 
 Expected<double> Trainer::accumulate(std::span<const uint16_t> window) {
+  if (options_.evaluate_only) return invalid_argument("this trainer only evaluates: it keeps no gradients");
   ANE_RETURN_IF_ERROR(check_window(window));
   std::fill(grad_squares_.begin(), grad_squares_.end(), std::nullopt);  // this window's GEMMs report afresh
   const size_t S = z(weights_.config.seq_len);
@@ -384,6 +389,7 @@ std::vector<TensorView> Trainer::state_tensors() const {
   std::vector<TensorView> out;
   for (const auto& [prefix, w] : {std::pair<std::string, const ModelWeights*>{"model.", &weights_},
                                   {"adam.m.", &adam_.m()}, {"adam.v.", &adam_.v()}}) {
+    if (options_.evaluate_only && w != &weights_) continue;  // it has no moments
     for (const auto& t : w->tensors()) out.push_back(TensorView::of<float>(prefix + t.name, t.shape, t.data));
   }
   return out;
@@ -395,6 +401,7 @@ nlohmann::json Trainer::state_meta() const {
 }
 
 Status Trainer::restore_state(const Checkpoint& ckpt) {
+  if (options_.evaluate_only) return invalid_argument("this trainer only evaluates: it keeps no optimizer state");
   ANE_ASSIGN_OR_RETURN(ModelConfig saved, ckpt.model_config());
   if (!(saved == weights_.config)) return invalid_argument("checkpoint holds another model shape ('" + saved.name + "')");
   ANE_RETURN_IF_ERROR(read_tensors_from_checkpoint(ckpt, weights_, "model."));

@@ -37,6 +37,9 @@ struct TrainerOptions {
   double loss_scale = 1024.0;   // initial (dynamic) or fixed loss scale
   bool dynamic_loss_scale = true;
   double residual_scale = 1.0;  // x + a * f(x) for both residual branches
+  // loss() only: no gradients or Adam moments (three quarters of a training state's memory),
+  // for evaluation; accumulate() and restore_state() are errors.
+  bool evaluate_only = false;
 };
 
 // What one optimizer step did.
@@ -73,8 +76,8 @@ class Trainer {
   // Applies the gradients accumulated since the last step (averaged over those windows).
   Expected<StepReport> step();
 
-  // The state a checkpoint holds: views of every tensor ("model.*", "adam.m.*", "adam.v.*",
-  // valid while the trainer lives and does not step) and meta (model, step, adam_t, loss
+  // The state a checkpoint holds: views of every tensor ("model.*", "adam.m.*", "adam.v.*";
+  // "model.*" alone when it only evaluates; valid while the trainer lives and does not step) and meta (model, step, adam_t, loss
   // scale); restore_state() reads a checkpoint of them back and reloads the kernels.
   std::vector<TensorView> state_tensors() const;
   nlohmann::json state_meta() const;

@@ -252,6 +252,33 @@ TEST(Trainer, BadWindowsAreErrors) {
   EXPECT_FALSE((*t)->step().ok()) << "no gradients accumulated";
 }
 
+// A trainer that only evaluates gives loss() bit for bit as a training one does, and refuses
+// to train.
+TEST(Trainer, EvaluateOnlyGivesTheSameLossAndKeepsNoGradients) {
+  const ModelConfig c = tiny_config();
+  Pair p = random_pair(c, 17);
+  auto e = engine();
+  TrainerOptions o = options_for(Settings{}, Pipeline::kDynamic);
+  auto full = Trainer::create(*e, p.w, o);
+  o.evaluate_only = true;
+  auto eval = Trainer::create(*e, p.w, o);
+  ASSERT_TRUE(full.ok() && eval.ok());
+  std::mt19937 rng(4);
+  std::vector<uint16_t> w(static_cast<size_t>(c.seq_len + 1));
+  for (auto& tok : w) tok = static_cast<uint16_t>(rng() % static_cast<uint32_t>(c.vocab_size));
+  auto a = (*full)->loss(w), b = (*eval)->loss(w);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(*a, *b);
+  EXPECT_TRUE((*eval)->gradients().layers.empty());
+  EXPECT_TRUE((*eval)->adam().m().layers.empty());
+  auto refused = (*eval)->accumulate(w);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("only evaluates"), std::string::npos);
+  EXPECT_FALSE((*eval)->step().ok());
+  EXPECT_FALSE((*eval)->restore_state(Checkpoint{}).ok());
+  for (const TensorView& t : (*eval)->state_tensors()) EXPECT_EQ(t.name.rfind("model.", 0), 0u) << t.name;
+}
+
 TEST(LrSchedule, WarmupThenCosineToTheFloor) {
   const LrSchedule s{1.0, 0.1, 4, 14};
   EXPECT_DOUBLE_EQ(s.at(0), 0.25);
