@@ -1,8 +1,10 @@
 // One training step of a model shape, timed: median ms/step, tokens/s, the cores kept busy
 // (process CPU time over wall time; the pool's brief spinning counts as busy), achieved
 // GFLOP/s and its fraction of the sgemm peak measured in the same run, the bar the trainer
-// aims at (step FLOPs / measured sgemm GFLOP/s x 1.3), where the time goes, and a per-op
-// profile of each layer kernel.
+// aims at (step FLOPs / measured sgemm GFLOP/s x 1.3), the same ratio paired step by step
+// with a peak measured right after each step (the machine's speed wanders between the two
+// measurements less than across the whole run), where the time goes, and a per-op profile
+// of each layer kernel.
 //   bench_train_step [config=stories110M] [threads=2] [steps=4] [static|dynamic]
 #include <algorithm>
 #include <cstdio>
@@ -56,19 +58,24 @@ int main(int argc, char** argv) {
   const double peak_before = train::measure_peak_gflops(threads);
   std::mt19937_64 rng(7);
   std::vector<uint16_t> window(static_cast<size_t>(config->seq_len + 1));
-  std::vector<double> ms;
+  std::vector<double> ms, paired;  // paired: each step against the peak measured right after it
   train::TrainerTimes before{};
-  double cpu_before = 0;
+  double cpu_before = 0, peaks_ms = 0;
   for (int s = 0; s <= steps; ++s) {
     for (auto& tok : window) tok = static_cast<uint16_t>(rng() % static_cast<uint64_t>(config->vocab_size));
     if (s == 1) before = t.times(), cpu_before = cpu_ms();  // step 0 warms up (first-touch of every buffer)
     const Timer timer;
     if (!t.accumulate(window).ok() || !t.step().ok()) return std::fprintf(stderr, "step failed\n"), 1;
-    if (s > 0) ms.push_back(timer.ms());
+    if (s == 0) continue;
+    ms.push_back(timer.ms());
+    const double cpu_at = cpu_ms();
+    paired.push_back(ms.back() / (t.flops_per_window() / train::measure_peak_gflops(threads) / 1e6));
+    peaks_ms += cpu_ms() - cpu_at;  // kept out of the cores-busy figure
   }
   const train::TrainerTimes after = t.times();
-  const double steps_cpu_ms = cpu_ms() - cpu_before;
+  const double steps_cpu_ms = cpu_ms() - cpu_before - peaks_ms;
   std::sort(ms.begin(), ms.end());
+  std::sort(paired.begin(), paired.end());
   const double median = ms[ms.size() / 2];
   const double peak = std::max(peak_before, train::measure_peak_gflops(threads));
   const double flops = t.flops_per_window();
@@ -81,6 +88,8 @@ int main(int argc, char** argv) {
               gflops, flops / 1e9, 100 * gflops / peak, peak);
   std::printf("  bar         step <= 1.3 x FLOPs / peak = %.1f ms: %s (%.2fx of ideal)\n", 1.3 * flops / peak / 1e6,
               median <= 1.3 * flops / peak / 1e6 ? "met" : "not met", median / (flops / peak / 1e6));
+  std::printf("  paired      each step over the ideal from a peak measured right after it: median %.2fx (%.2f-%.2fx)\n",
+              paired[paired.size() / 2], paired.front(), paired.back());
   const double n = steps;
   const double kernels_ms = (after.kernels - before.kernels) / n, cpu_ms = (after.cpu - before.cpu) / n,
                classifier_ms = (after.classifier - before.classifier) / n,
