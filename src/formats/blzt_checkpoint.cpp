@@ -378,6 +378,7 @@ Status for_each_blzt_array(std::span<const uint8_t> bytes, const std::string& so
 Expected<std::vector<uint8_t>> serialize_blzt(const BlztCheckpoint& c) {
   ANE_RETURN_IF_ERROR(check_layers(c));
   std::vector<uint8_t> out;
+  if (auto total = blzt_file_size(c.header); total.ok()) out.reserve(*total);  // else write_blzt reports the header
   ANE_RETURN_IF_ERROR(write_blzt(c.header, arrays_of(c), [&](std::span<const uint8_t> bytes) {
     out.insert(out.end(), bytes.begin(), bytes.end());
     return Status();
