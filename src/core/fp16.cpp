@@ -135,7 +135,11 @@ uint16_t float_to_bf16(float f) {
   return static_cast<uint16_t>(u >> 16);
 }
 
-bool fp16_uses_f16c() { return cpu_features().f16c && cpu_features().avx; }
+bool fp16_uses_f16c() {
+  // Asked once: conversions of short runs (a channel, a tile) call this millions of times a step.
+  static const bool f16c = cpu_features().f16c && cpu_features().avx;
+  return f16c;
+}
 
 float half_to_float(half_bits h) {
 #if defined(__x86_64__)

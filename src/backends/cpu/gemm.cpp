@@ -97,10 +97,12 @@ double max_row_sum_of_squares(const MatrixRef& x, int64_t rows, int64_t cols) {
     if (stride == 1 && x.halves == nullptr) return x.data + offset;
     if (stride == 1) {
       halves_to_floats(line, x.halves + offset, static_cast<size_t>(count));
+    } else if (x.halves != nullptr) {  // gathered, then converted in one vector pass
+      half_bits gathered[kChunk];
+      for (int64_t t = 0; t < count; ++t) gathered[t] = x.halves[offset + t * stride];
+      halves_to_floats(line, gathered, static_cast<size_t>(count));
     } else {
-      for (int64_t t = 0; t < count; ++t) {
-        line[t] = x.halves ? half_to_float(x.halves[offset + t * stride]) : x.data[offset + t * stride];
-      }
+      for (int64_t t = 0; t < count; ++t) line[t] = x.data[offset + t * stride];
     }
     return line;
   };
