@@ -42,6 +42,13 @@ class ByteWriter {
   }
 
   void put_bytes(std::span<const uint8_t> data) { bytes_.insert(bytes_.end(), data.begin(), data.end()); }
+  // Appends `n` zero bytes and returns them, for the caller to fill (valid until the next put).
+  std::span<uint8_t> extend(size_t n) {
+    const size_t at = bytes_.size();
+    bytes_.resize(at + n);
+    return {bytes_.data() + at, n};
+  }
+  void reserve(size_t n) { bytes_.reserve(n); }
 
   // Appends zeros until size() == offset (no-op when already there or past it).
   void pad_to(size_t offset) {

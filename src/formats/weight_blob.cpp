@@ -213,23 +213,35 @@ BlobWriter::BlobWriter() : out_(std::vector<uint8_t>(kBlobHeaderSize, 0)) {
   out_.patch<uint32_t>(4, kBlobVersion);  // the count at 0 is patched by add()
 }
 
-uint64_t BlobWriter::add(BlobDType dtype, std::span<const uint8_t> data, uint64_t padding_bits) {
+std::pair<uint64_t, std::span<uint8_t>> BlobWriter::add_space(BlobDType dtype, size_t bytes, uint64_t padding_bits) {
   const uint64_t pos = (out_.size() + kBlobAlignment - 1) / kBlobAlignment * kBlobAlignment;
   out_.pad_to(pos);
   out_.put<uint32_t>(kBlobSentinel);
   out_.put<uint32_t>(static_cast<uint32_t>(dtype));
-  out_.put<uint64_t>(data.size());
+  out_.put<uint64_t>(bytes);
   out_.put<uint64_t>(pos + kBlobRecordSize);
   out_.put<uint64_t>(padding_bits);
   out_.pad_to(pos + kBlobRecordSize);
-  out_.put_bytes(data);
   out_.patch<uint32_t>(0, ++count_);
+  return {pos, out_.extend(bytes)};
+}
+
+uint64_t BlobWriter::add(BlobDType dtype, std::span<const uint8_t> data, uint64_t padding_bits) {
+  const auto [pos, space] = add_space(dtype, data.size(), padding_bits);
+  if (!data.empty()) std::memcpy(space.data(), data.data(), data.size());
   return pos;
 }
 
 uint64_t BlobWriter::add_fp16(std::span<const half_bits> halves) {
   return add(BlobDType::kFp16, {reinterpret_cast<const uint8_t*>(halves.data()), halves.size_bytes()});
 }
+
+std::pair<uint64_t, std::span<half_bits>> BlobWriter::add_fp16_space(size_t count) {
+  const auto [pos, space] = add_space(BlobDType::kFp16, count * sizeof(half_bits));
+  return {pos, {reinterpret_cast<half_bits*>(space.data()), count}};
+}
+
+size_t BlobWriter::fp16_bytes(size_t count) { return kBlobAlignment + kBlobRecordSize + count * sizeof(half_bits); }
 
 Status BlobWriter::write(const std::string& path) const { return write_file_atomic(path, out_.view()); }
 

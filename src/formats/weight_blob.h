@@ -101,6 +101,13 @@ class BlobWriter {
   // Appends a blob; returns the offset of its metadata record (for BLOBFILE).
   uint64_t add(BlobDType dtype, std::span<const uint8_t> data, uint64_t padding_bits = 0);
   uint64_t add_fp16(std::span<const half_bits> halves);
+  // Appends an fp16 blob of `count` values whose data the caller writes into the returned
+  // span (valid until the next add): a weight converted straight into the file, no copy.
+  std::pair<uint64_t, std::span<half_bits>> add_fp16_space(size_t count);
+  // At most the bytes an fp16 blob of `count` values adds (alignment included), for reserve().
+  static size_t fp16_bytes(size_t count);
+  // Makes room for `bytes` more, so that adding blobs does not move the ones before.
+  void reserve(size_t bytes) { out_.reserve(out_.size() + bytes); }
 
   uint32_t count() const { return count_; }
   // The file so far (header count included).
@@ -110,6 +117,7 @@ class BlobWriter {
   Status write(const std::string& path) const;
 
  private:
+  std::pair<uint64_t, std::span<uint8_t>> add_space(BlobDType dtype, size_t bytes, uint64_t padding_bits = 0);
   ByteWriter out_;
   uint32_t count_ = 0;
 };

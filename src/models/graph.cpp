@@ -52,6 +52,9 @@ void KernelBuilder::place_streamed(const std::vector<WeightUse>& uses) {
 
 void KernelBuilder::place_baked(const std::vector<WeightUse>& uses, const WeightViews& w) {
   blob_path_ = "@model_path/weights/" + name_ + ".bin";
+  size_t bytes = 0;
+  for (WeightUse use : uses) bytes += BlobWriter::fp16_bytes(w.get(use.id).size());
+  blob_.reserve(bytes);  // each weight is converted straight into the file, which never moves
   for (WeightUse use : uses) {
     if (find(use) != nullptr) continue;
     if (Status s = check_weight(config_, w, use.id); !s.ok()) {
@@ -60,13 +63,13 @@ void KernelBuilder::place_baked(const std::vector<WeightUse>& uses, const Weight
     }
     const WeightShape ws = weight_shape(config_, use.id);
     const std::span<const float> src = w.get(use.id);
-    std::vector<half_bits> halves(src.size());
+    const auto [offset, halves] = blob_.add_fp16_space(src.size());
     if (use.transposed) {  // the blob holds W^T [cols, rows]
       floats_to_halves_transposed(halves.data(), ws.rows, src.data(), ws.cols, ws.cols, ws.rows);
     } else {
       floats_to_halves(halves.data(), src.data(), src.size());
     }
-    placed_.push_back({use, {}, blob_.add_fp16(halves)});
+    placed_.push_back({use, {}, offset});
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -84,6 +85,25 @@ TEST(WeightBlob, Fp16RawBlobKeepsBits) {
   Bytes expect = golden_single();
   std::memcpy(expect.data() + 128, h.data(), 8);
   EXPECT_EQ(b, expect);
+}
+
+// A blob written in place (the caller converts straight into the file) is byte for byte the
+// copied one, and reserving enough keeps earlier blobs where they are.
+TEST(WeightBlob, BlobsWrittenInPlaceAreTheCopiedOnes) {
+  const std::vector<half_bits> a = {0x3C00, 0x4000, 0xC000}, b = {0x7C00, 0x0001, 0x7E00, 0x8000, 0x3555};
+  BlobWriter copied;
+  const uint64_t ca = copied.add_fp16(a), cb = copied.add_fp16(b);
+  BlobWriter in_place;
+  in_place.reserve(BlobWriter::fp16_bytes(a.size()) + BlobWriter::fp16_bytes(b.size()));
+  const auto [pa, sa] = in_place.add_fp16_space(a.size());
+  std::copy(a.begin(), a.end(), sa.begin());
+  const uint8_t* first = in_place.bytes().data();
+  const auto [pb, sb] = in_place.add_fp16_space(b.size());
+  std::copy(b.begin(), b.end(), sb.begin());
+  EXPECT_EQ(in_place.bytes().data(), first) << "reserve() left room for both";
+  EXPECT_EQ(pa, ca);
+  EXPECT_EQ(pb, cb);
+  EXPECT_EQ(std::move(in_place).finish(), std::move(copied).finish());
 }
 
 // Fused QKV with GQA: wq [4, 3], wk [2, 3], wv [2, 3]. Records at 64, 192, 320 (each data
