@@ -17,29 +17,39 @@ struct BlztSizes {
   uint64_t n_layers, dim, hidden, q_dim, kv_dim, vocab;
 };
 
-// The nine tensors of a layer and the two global ones, in file order, with their sizes.
+// A tensor's shape: [rows, cols], or [rows] when cols is 0.
+struct Dims {
+  uint64_t rows, cols;
+  uint64_t count() const { return cols == 0 ? rows : rows * cols; }  // each below 2^31: no overflow
+  std::vector<uint64_t> shape() const {
+    return cols == 0 ? std::vector<uint64_t>{rows} : std::vector<uint64_t>{rows, cols};
+  }
+};
+
+// The nine tensors of a layer and the two global ones, in file order, with their shapes.
 // `name` is the original's, `weights_name` ModelWeights' (BlztArray::tensor).
 template <typename Owner>
 struct Slot {
   const char* name;
   const char* weights_name;
   BlztTensor Owner::*tensor;
-  uint64_t (*count)(const BlztSizes&);
+  Dims (*dims)(const BlztSizes&);
+  uint64_t count(const BlztSizes& s) const { return dims(s).count(); }
 };
 constexpr Slot<BlztLayer> kLayerSlots[] = {
-    {"Wq", "wq", &BlztLayer::wq, [](const BlztSizes& s) { return s.q_dim * s.dim; }},
-    {"Wk", "wk", &BlztLayer::wk, [](const BlztSizes& s) { return s.kv_dim * s.dim; }},
-    {"Wv", "wv", &BlztLayer::wv, [](const BlztSizes& s) { return s.kv_dim * s.dim; }},
-    {"Wo", "wo", &BlztLayer::wo, [](const BlztSizes& s) { return s.dim * s.q_dim; }},
-    {"W1", "w1", &BlztLayer::w1, [](const BlztSizes& s) { return s.hidden * s.dim; }},
-    {"W2", "w2", &BlztLayer::w2, [](const BlztSizes& s) { return s.dim * s.hidden; }},
-    {"W3", "w3", &BlztLayer::w3, [](const BlztSizes& s) { return s.hidden * s.dim; }},
-    {"rms_att", "rms_att", &BlztLayer::rms_att, [](const BlztSizes& s) { return s.dim; }},
-    {"rms_ffn", "rms_ffn", &BlztLayer::rms_ffn, [](const BlztSizes& s) { return s.dim; }},
+    {"Wq", "wq", &BlztLayer::wq, [](const BlztSizes& s) { return Dims{s.q_dim, s.dim}; }},
+    {"Wk", "wk", &BlztLayer::wk, [](const BlztSizes& s) { return Dims{s.kv_dim, s.dim}; }},
+    {"Wv", "wv", &BlztLayer::wv, [](const BlztSizes& s) { return Dims{s.kv_dim, s.dim}; }},
+    {"Wo", "wo", &BlztLayer::wo, [](const BlztSizes& s) { return Dims{s.dim, s.q_dim}; }},
+    {"W1", "w1", &BlztLayer::w1, [](const BlztSizes& s) { return Dims{s.hidden, s.dim}; }},
+    {"W2", "w2", &BlztLayer::w2, [](const BlztSizes& s) { return Dims{s.dim, s.hidden}; }},
+    {"W3", "w3", &BlztLayer::w3, [](const BlztSizes& s) { return Dims{s.hidden, s.dim}; }},
+    {"rms_att", "rms_att", &BlztLayer::rms_att, [](const BlztSizes& s) { return Dims{s.dim, 0}; }},
+    {"rms_ffn", "rms_ffn", &BlztLayer::rms_ffn, [](const BlztSizes& s) { return Dims{s.dim, 0}; }},
 };
 constexpr Slot<BlztCheckpoint> kGlobalSlots[] = {
-    {"rms_final", "rms_final", &BlztCheckpoint::rms_final, [](const BlztSizes& s) { return s.dim; }},
-    {"embedding", "embedding", &BlztCheckpoint::embedding, [](const BlztSizes& s) { return s.vocab * s.dim; }},
+    {"rms_final", "rms_final", &BlztCheckpoint::rms_final, [](const BlztSizes& s) { return Dims{s.dim, 0}; }},
+    {"embedding", "embedding", &BlztCheckpoint::embedding, [](const BlztSizes& s) { return Dims{s.vocab, s.dim}; }},
 };
 
 // Which of a tensor's three arrays.
@@ -76,13 +86,14 @@ struct ArrayAt {
   const char* name;          // the original's tensor name
   const char* weights_name;  // ModelWeights'
   const Part* part;
-  uint64_t count;
+  Dims dims;
   // "layer 3 Wq.m", "embedding.v": how errors name it
   std::string display() const {
     return (layer >= 0 ? "layer " + std::to_string(layer) + " " : std::string()) + name + part->suffix;
   }
   BlztArray array() const {
-    return {(layer >= 0 ? "layers." + std::to_string(layer) + "." : std::string()) + weights_name, part->kind, count};
+    return {(layer >= 0 ? "layers." + std::to_string(layer) + "." : std::string()) + weights_name, part->kind,
+            dims.shape()};
   }
 };
 
@@ -95,13 +106,13 @@ Status for_each_array_at(const BlztSizes& sz, F&& fn) {
     for_each_layer_array([&](const auto& slot, const Part& part) {
       if (!st.ok()) return;
       auto member = [&slot, &part, l](auto& c) -> auto& { return c.layers[l].*slot.tensor.*part.array; };
-      st = fn(ArrayAt{static_cast<int64_t>(l), slot.name, slot.weights_name, &part, slot.count(sz)}, member);
+      st = fn(ArrayAt{static_cast<int64_t>(l), slot.name, slot.weights_name, &part, slot.dims(sz)}, member);
     });
   }
   for_each_global_array([&](const auto& slot, const Part& part) {
     if (!st.ok()) return;
     auto member = [&slot, &part](auto& c) -> auto& { return c.*slot.tensor.*part.array; };
-    st = fn(ArrayAt{-1, slot.name, slot.weights_name, &part, slot.count(sz)}, member);
+    st = fn(ArrayAt{-1, slot.name, slot.weights_name, &part, slot.dims(sz)}, member);
   });
   return st;
 }
@@ -110,7 +121,8 @@ Status for_each_array_at(const BlztSizes& sz, F&& fn) {
 // BlztCheckpoint or const BlztCheckpoint; the caller has checked layers.size().
 template <typename Ckpt, typename F>
 Status for_each_array(Ckpt& c, const BlztSizes& sz, F&& fn) {
-  return for_each_array_at(sz, [&](const ArrayAt& at, auto member) { return fn(at.display(), member(c), at.count); });
+  return for_each_array_at(sz,
+                           [&](const ArrayAt& at, auto member) { return fn(at.display(), member(c), at.dims.count()); });
 }
 
 Error header_error(const std::string& source, uint64_t offset, const std::string& msg) {
@@ -327,9 +339,9 @@ Status write_blzt(const BlztHeader& h, Get&& get, Sink&& sink) {
   ANE_RETURN_IF_ERROR(sink(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&h), kHeaderBytes)));
   return for_each_array_at(s, [&](const ArrayAt& at, auto member) -> Status {
     ANE_ASSIGN_OR_RETURN(std::span<const float> floats, get(at, member));
-    if (floats.size() != at.count) {
+    if (floats.size() != at.dims.count()) {
       return invalid_argument("BLZT checkpoint: " + at.display() + " has " + std::to_string(floats.size()) +
-                              " floats, the header implies " + std::to_string(at.count));
+                              " floats, the header implies " + std::to_string(at.dims.count()));
     }
     return sink(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(floats.data()), floats.size_bytes()));
   });
@@ -343,7 +355,9 @@ Status check_layers(const BlztCheckpoint& c) {
 
 // A BlztCheckpoint's arrays, for write_blzt (after check_layers).
 auto arrays_of(const BlztCheckpoint& c) {
-  return [&c](const ArrayAt&, auto member) -> Expected<std::span<const float>> { return std::span<const float>(member(c)); };
+  return [&c](const ArrayAt&, auto member) -> Expected<std::span<const float>> {
+    return std::span<const float>(member(c));
+  };
 }
 
 }  // namespace
@@ -365,12 +379,18 @@ Expected<BlztCheckpoint> parse_blzt(std::span<const uint8_t> bytes, const std::s
   return c;
 }
 
+Expected<BlztHeader> read_blzt_header(std::span<const uint8_t> bytes, const std::string& source) {
+  ByteReader r(bytes, source);
+  ANE_ASSIGN_OR_RETURN(auto header, read_header(r, bytes, source));
+  return header.first;
+}
+
 Status for_each_blzt_array(std::span<const uint8_t> bytes, const std::string& source,
                            const std::function<Status(const BlztArray&, std::span<const uint8_t>)>& fn) {
   ByteReader r(bytes, source);
   ANE_ASSIGN_OR_RETURN(auto header, read_header(r, bytes, source));
   return for_each_array_at(header.second, [&](const ArrayAt& at, auto) -> Status {
-    ANE_ASSIGN_OR_RETURN(auto data, r.take(at.count * sizeof(float), at.display().c_str()));
+    ANE_ASSIGN_OR_RETURN(auto data, r.take(at.dims.count() * sizeof(float), at.display().c_str()));
     return fn(at.array(), data);
   });
 }

@@ -81,12 +81,18 @@ struct BlztCheckpoint {
 
 // Which of a tensor's arrays: its weights or its Adam moments.
 enum class BlztPart : uint8_t { kWeights, kM, kV };
-// One array of a BLZT file: the tensor it belongs to, named as ModelWeights names it
-// ("layers.3.wq", "rms_final", "embedding"), which of its arrays, and its length in floats.
+// One array of a BLZT file: the tensor it belongs to, named and shaped as ModelWeights names
+// and shapes it ("layers.3.wq" [q_dim, dim], "rms_final" [dim], "embedding" [vocab, dim]), and
+// which of its arrays.
 struct BlztArray {
   std::string tensor;
   BlztPart part = BlztPart::kWeights;
-  uint64_t count = 0;
+  std::vector<uint64_t> shape;
+  uint64_t count() const {  // floats
+    uint64_t n = 1;
+    for (uint64_t d : shape) n *= d;
+    return n;
+  }
 };
 
 // The model shape a header describes (version 2: n_kv_heads = n_heads, head_dim = D /
@@ -106,6 +112,9 @@ Expected<uint64_t> blzt_file_size(const BlztHeader& header);
 // Reads a checkpoint from bytes, validating the header and that the size is exactly what it
 // implies; errors carry the byte offset in `source` (where the data ran out, for truncation).
 Expected<BlztCheckpoint> parse_blzt(std::span<const uint8_t> bytes, const std::string& source);
+// The header of a BLZT file's bytes, checked as parse_blzt checks the file (the header's
+// fields, and a size exactly what they imply) without reading its arrays.
+Expected<BlztHeader> read_blzt_header(std::span<const uint8_t> bytes, const std::string& source);
 // Every array of a BLZT file, in file order, as views of `bytes` (checked first as parse_blzt
 // checks): fn(array, its bytes), a failure stops the walk. Reads a checkpoint without copying it.
 Status for_each_blzt_array(std::span<const uint8_t> bytes, const std::string& source,

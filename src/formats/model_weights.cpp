@@ -198,16 +198,13 @@ Expected<ModelWeights> weights_from_checkpoint(const Checkpoint& ckpt, const std
 }
 
 Expected<ModelWeights> weights_from_blzt(std::span<const uint8_t> bytes, const std::string& source) {
-  // The header and the file's size are checked first, errors at their byte offsets.
-  ANE_RETURN_IF_ERROR(for_each_blzt_array(bytes, source, [](const BlztArray&, std::span<const uint8_t>) { return Status(); }));
-  BlztHeader header;
-  std::memcpy(&header, bytes.data(), sizeof header);
+  ANE_ASSIGN_OR_RETURN(BlztHeader header, read_blzt_header(bytes, source));
   auto config = blzt_model_config(header);
   if (!config) return config.error().with_context(source);
   ANE_ASSIGN_OR_RETURN(ModelWeights w, ModelWeights::zeros(*config));
   std::map<std::string, std::span<float>> by_name;
   for (const auto& t : w.tensors()) by_name[t.name] = t.data;
-  ANE_RETURN_IF_ERROR(for_each_blzt_array(bytes, source, [&](const BlztArray& a, std::span<const uint8_t> data) -> Status {
+  auto copy_weights = [&](const BlztArray& a, std::span<const uint8_t> data) -> Status {
     if (a.part != BlztPart::kWeights) return {};  // the moments stay in the file
     const auto t = by_name.find(a.tensor);
     if (t == by_name.end() || t->second.size_bytes() != data.size()) {
@@ -215,7 +212,8 @@ Expected<ModelWeights> weights_from_blzt(std::span<const uint8_t> bytes, const s
     }
     std::memcpy(t->second.data(), data.data(), data.size());
     return {};
-  }));
+  };
+  ANE_RETURN_IF_ERROR(for_each_blzt_array(bytes, source, copy_weights));
   ANE_RETURN_IF_ERROR(w.validate());
   return w;
 }

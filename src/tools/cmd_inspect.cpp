@@ -71,11 +71,9 @@ int inspect_llama2(const std::string& path, std::span<const uint8_t> bytes) {
 }
 
 int inspect_blzt(const std::string& path, std::span<const uint8_t> bytes) {
-  // Checked whole (header, size), nothing copied.
-  Status st = for_each_blzt_array(bytes, path, [](const BlztArray&, std::span<const uint8_t>) { return Status(); });
-  if (!st) return report(st.error());
-  BlztHeader h;
-  std::memcpy(&h, bytes.data(), sizeof h);
+  auto header = read_blzt_header(bytes, path);  // the whole file checked, nothing copied
+  if (!header) return report(header.error());
+  const BlztHeader& h = *header;
   std::printf("%s: ANE training checkpoint (BLZT version %d)\n", path.c_str(), h.version);
   std::printf("  step %d of %d, loss %.4f, lr %.3g, adam_t %d\n", h.step, h.total_steps, h.loss, h.lr, h.adam_t);
   std::printf("  dim %d, hidden_dim %d, layers %d, heads %d, vocab %d, seq_len %d", h.dim, h.hidden_dim, h.n_layers,

@@ -3,9 +3,6 @@
 #include <algorithm>
 #include <map>
 
-#include "core/byte_reader.h"
-#include "formats/model_weights.h"
-
 namespace ane::train {
 namespace {
 
@@ -53,28 +50,24 @@ Status save_blzt_state(const std::string& path, const nlohmann::json& meta, std:
     if (found->second.size() != static_cast<size_t>(moments_map.rows()) * D) {
       return invalid_argument("the moments '" + found->first + "' do not cover the vocabulary map's rows");
     }
-    realigned.assign(a.count, 0.0f);
+    realigned.assign(a.count(), 0.0f);
     realign_rows(found->second, moments_map, realigned, every_id, D);
     return std::span<const float>(realigned);
   });
 }
 
 Expected<Checkpoint> checkpoint_from_blzt(std::shared_ptr<const MappedFile> file, const std::string& source) {
-  ANE_ASSIGN_OR_RETURN(BlztHeader header, ByteReader(file->bytes(), source).read<BlztHeader>("BLZT header"));
+  ANE_ASSIGN_OR_RETURN(BlztHeader header, read_blzt_header(file->bytes(), source));
   ANE_ASSIGN_OR_RETURN(ModelConfig config, blzt_model_config(header));
   Checkpoint ck;
   ANE_RETURN_IF_ERROR(ck.set_model_config(config));
   ANE_RETURN_IF_ERROR(ck.set_step(header.step));
   ANE_RETURN_IF_ERROR(ck.set_meta("adam_t", header.adam_t));
-  ANE_ASSIGN_OR_RETURN(ModelWeights shapes, ModelWeights::zeros(config));
-  std::map<std::string, std::vector<uint64_t>> shape;
-  for (const auto& x : shapes.tensors()) shape[x.name] = x.shape;
-  ANE_RETURN_IF_ERROR(for_each_blzt_array(file->bytes(), source, [&](const BlztArray& a, std::span<const uint8_t> bytes) -> Status {
-    const auto s = shape.find(a.tensor);
-    if (s == shape.end()) return invalid_argument(source + ": BLZT tensor '" + a.tensor + "' is not one of the model's");
-    ck.tensors.push_back(NamedTensor{state_prefix(a.part) + a.tensor, CkptDType::kF32, s->second, {}, file, bytes});
+  auto map_tensor = [&](const BlztArray& a, std::span<const uint8_t> bytes) {
+    ck.tensors.push_back(NamedTensor{state_prefix(a.part) + a.tensor, CkptDType::kF32, a.shape, {}, file, bytes});
     return Status();
-  }));
+  };
+  ANE_RETURN_IF_ERROR(for_each_blzt_array(file->bytes(), source, map_tensor));
   return ck;
 }
 

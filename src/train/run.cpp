@@ -125,16 +125,17 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
   ModelWeights weights;
   if (o.resume) {
     if (o.ckpt.empty()) return invalid_argument("--resume needs --ckpt");
-    ANE_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(o.ckpt));
-    if (model_file_kind(file.bytes()) == ModelFileKind::kBlzt) {
-      ANE_ASSIGN_OR_RETURN(resumed, checkpoint_from_blzt(std::make_shared<const MappedFile>(std::move(file)), o.ckpt));
+    // Read in place from the mapped file (OANECKPT or BLZT): the state is never in memory twice.
+    ANE_ASSIGN_OR_RETURN(MappedFile opened, MappedFile::open(o.ckpt));
+    const auto file = std::make_shared<const MappedFile>(std::move(opened));
+    if (model_file_kind(file->bytes()) == ModelFileKind::kBlzt) {
+      ANE_ASSIGN_OR_RETURN(resumed, checkpoint_from_blzt(file, o.ckpt));
       // keep the original's file in its format; the full state goes beside it
       if (o.blzt.empty()) o.blzt = o.ckpt;
       o.ckpt += ".oane";
     } else {
-      ANE_ASSIGN_OR_RETURN(resumed, Checkpoint::map(std::make_shared<const MappedFile>(std::move(file))));
+      ANE_ASSIGN_OR_RETURN(resumed, Checkpoint::map(file));
     }
-    // Either way the tensors are read from the mapping: the state is never in memory twice.
     ANE_ASSIGN_OR_RETURN(weights, weights_from_checkpoint(*resumed));
   } else if (!source.llama2_path.empty()) {
     ANE_ASSIGN_OR_RETURN(weights, load_model_weights(source.llama2_path));

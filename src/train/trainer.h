@@ -77,8 +77,9 @@ class Trainer {
   Expected<StepReport> step();
 
   // The state a checkpoint holds: views of every tensor ("model.*", "adam.m.*", "adam.v.*";
-  // "model.*" alone when it only evaluates; valid while the trainer lives and does not step) and meta (model, step, adam_t, loss
-  // scale); restore_state() reads a checkpoint of them back and reloads the kernels.
+  // "model.*" alone when it only evaluates; valid while the trainer lives and does not step)
+  // and meta (model, step, adam_t, loss scale); restore_state() reads a checkpoint of them
+  // back and reloads the kernels.
   std::vector<TensorView> state_tensors() const;
   nlohmann::json state_meta() const;
   Status restore_state(const Checkpoint& ckpt);

@@ -208,7 +208,7 @@ struct Visited {
 std::vector<Visited> visit_all(const std::vector<uint8_t>& file) {
   std::vector<Visited> out;
   Status st = for_each_blzt_array(file, "test.bin", [&](const BlztArray& a, std::span<const uint8_t> bytes) {
-    out.push_back({a.tensor, a.part, a.count, static_cast<size_t>(bytes.data() - file.data()), bytes});
+    out.push_back({a.tensor, a.part, a.count(), static_cast<size_t>(bytes.data() - file.data()), bytes});
     return Status();
   });
   EXPECT_TRUE(st.ok()) << st.error().to_string();
