@@ -63,6 +63,10 @@ Expected<Checkpoint> checkpoint_from_blzt(std::shared_ptr<const MappedFile> file
   ANE_RETURN_IF_ERROR(ck.set_model_config(config));
   ANE_RETURN_IF_ERROR(ck.set_step(header.step));
   ANE_RETURN_IF_ERROR(ck.set_meta("adam_t", header.adam_t));
+  // The run's counters and last loss go on from the header's, as they do from our own format.
+  ANE_RETURN_IF_ERROR(ck.set_meta("run", {{"compile_ms", header.cum_compile}, {"train_ms", header.cum_train},
+                                         {"wall_ms", header.cum_wall}, {"steps_timed", header.cum_steps},
+                                         {"last_loss", header.loss}}));
   auto map_tensor = [&](const BlztArray& a, std::span<const uint8_t> bytes) {
     ck.tensors.push_back(NamedTensor{state_prefix(a.part) + a.tensor, CkptDType::kF32, a.shape, {}, file, bytes});
     return Status();

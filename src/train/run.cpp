@@ -23,11 +23,13 @@ struct RunState {
   double compile_ms = 0, train_ms = 0, wall_ms = 0;
   int64_t steps_timed = 0;
   std::optional<double> best_val_loss;
+  std::optional<double> last_loss;  // the last step's training loss (BLZT's header keeps it)
 
   nlohmann::json to_json(uint64_t seed) const {
     nlohmann::json j = {{"seed", seed}, {"compile_ms", compile_ms}, {"train_ms", train_ms},
                         {"wall_ms", wall_ms}, {"steps_timed", steps_timed}};
     if (best_val_loss) j["best_val_loss"] = *best_val_loss;
+    if (last_loss) j["last_loss"] = *last_loss;
     return j;
   }
   static RunState from_json(const nlohmann::json& j) {
@@ -37,7 +39,12 @@ struct RunState {
     s.train_ms = j.value("train_ms", 0.0);
     s.wall_ms = j.value("wall_ms", 0.0);
     s.steps_timed = j.value("steps_timed", int64_t{0});
-    if (j.contains("best_val_loss") && j["best_val_loss"].is_number()) s.best_val_loss = j["best_val_loss"].get<double>();
+    auto number = [&](const char* key) -> std::optional<double> {
+      if (j.contains(key) && j[key].is_number()) return j[key].get<double>();
+      return std::nullopt;
+    };
+    s.best_val_loss = number("best_val_loss");
+    s.last_loss = number("last_loss");
     return s;
   }
 };
@@ -206,7 +213,6 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
                                      {"flops_per_step", start.flops_per_step}, {"peak_gflops", start.peak_gflops},
                                      {"active_vocab", start.trained_ids}, {"resumed", o.resume}}));
 
-  double last_loss = 0;
   std::vector<uint16_t> remapped;  // a window in vocabulary rows
   auto save = [&](const std::string& path) -> Status {
     const RunState t = totals();
@@ -216,7 +222,7 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
     ANE_RETURN_IF_ERROR(write_checkpoint(meta, tensors, trainer->steps_done(), o, path));
     observer.on_checkpoint(path, trainer->steps_done());
     if (o.blzt.empty() || path != o.ckpt) return {};
-    const BlztRunInfo info{o.steps, trainer->options().schedule.at(trainer->steps_done()), last_loss,
+    const BlztRunInfo info{o.steps, trainer->options().schedule.at(trainer->steps_done()), t.last_loss.value_or(0.0),
                            t.compile_ms, t.train_ms, t.wall_ms};
     ANE_RETURN_IF_ERROR(save_blzt_state(o.blzt, meta, tensors, vocab.map(), info));
     observer.on_checkpoint(o.blzt, trainer->steps_done());
@@ -268,7 +274,7 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
       loss += l / o.accum;
     }
     ANE_ASSIGN_OR_RETURN(StepReport report, trainer->step());
-    last_loss = loss;
+    state.last_loss = loss;
     RunStep rs;
     rs.report = report;
     rs.loss = loss;

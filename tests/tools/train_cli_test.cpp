@@ -188,15 +188,27 @@ TEST_F(TrainCli, ResumesFromTheOriginalsBlztCheckpoint) {
     ASSERT_EQ(train("whole", flags).exit_code, 0);
     RunResult first = train("part", flags + " --stop-at 3 --blzt " + path("part.blzt"));
     ASSERT_EQ(first.exit_code, 0) << first.output;
-    RunResult second = run_ane("train --config tiny --data " + path("text.bin") + " --threads 2 --peak-gflops 100 --ckpt " +
-                               path("part.blzt") + " --metrics " + path("part.jsonl") + " " + flags + " --resume");
+    const std::string resume = "train --config tiny --data " + path("text.bin") + " --threads 2 --peak-gflops 100 --ckpt " +
+                               path("part.blzt") + " " + flags + " --resume";
+    RunResult second = run_ane(resume + " --metrics " + path("part.jsonl"));
     ASSERT_EQ(second.exit_code, 0) << second.output;
-    EXPECT_EQ(step_losses(path("part.jsonl")), step_losses(path("whole.jsonl")));
+    const std::map<int64_t, double> losses = step_losses(path("whole.jsonl"));
+    EXPECT_EQ(step_losses(path("part.jsonl")), losses);
     auto blzt = load_blzt(path("part.blzt"));
     ASSERT_TRUE(blzt.ok()) << blzt.error().to_string();
     EXPECT_EQ(blzt->header.step, 6);
     EXPECT_EQ(blzt->header.adam_t, 6);
     EXPECT_EQ(blzt->header.version, kBlztVersionGqa);  // tiny has 2 kv heads for 4 query heads
+    EXPECT_EQ(blzt->header.loss, static_cast<float>(losses.rbegin()->second));
+    // Resumed with no step left to train, the file keeps its last loss and the run's counters.
+    RunResult third = run_ane(resume);
+    ASSERT_EQ(third.exit_code, 0) << third.output;
+    auto again = load_blzt(path("part.blzt"));
+    ASSERT_TRUE(again.ok()) << again.error().to_string();
+    EXPECT_EQ(again->header.step, 6);
+    EXPECT_EQ(again->header.loss, blzt->header.loss);
+    EXPECT_GE(again->header.cum_train, blzt->header.cum_train);
+    EXPECT_GT(again->header.cum_wall, blzt->header.cum_wall);
     // Compacted, ids the data never uses have no moments (the full softmax gives every id some).
     const auto& m = blzt->embedding.m;
     const size_t dim = m.size() / 256;
