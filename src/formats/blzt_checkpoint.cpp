@@ -97,6 +97,12 @@ struct ArrayAt {
   }
 };
 
+// The array `part` of `slot`'s tensor in `layer` (-1: a global tensor).
+template <typename Owner>
+ArrayAt array_at(int64_t layer, const Slot<Owner>& slot, const Part& part, const BlztSizes& sz) {
+  return {layer, slot.name, slot.weights_name, &part, slot.dims(sz)};
+}
+
 // Every array of a file of `sz` in file order: fn(ArrayAt, member) returns a Status, and the
 // first failure stops the walk; member(c) is the array's vector in a BlztCheckpoint c.
 template <typename F>
@@ -106,13 +112,13 @@ Status for_each_array_at(const BlztSizes& sz, F&& fn) {
     for_each_layer_array([&](const auto& slot, const Part& part) {
       if (!st.ok()) return;
       auto member = [&slot, &part, l](auto& c) -> auto& { return c.layers[l].*slot.tensor.*part.array; };
-      st = fn(ArrayAt{static_cast<int64_t>(l), slot.name, slot.weights_name, &part, slot.dims(sz)}, member);
+      st = fn(array_at(static_cast<int64_t>(l), slot, part, sz), member);
     });
   }
   for_each_global_array([&](const auto& slot, const Part& part) {
     if (!st.ok()) return;
     auto member = [&slot, &part](auto& c) -> auto& { return c.*slot.tensor.*part.array; };
-    st = fn(ArrayAt{-1, slot.name, slot.weights_name, &part, slot.dims(sz)}, member);
+    st = fn(array_at(-1, slot, part, sz), member);
   });
   return st;
 }
@@ -218,15 +224,16 @@ Expected<uint64_t> file_size(const BlztSizes& s, const std::string& source) {
 }
 
 // Names the array that byte `offset` of the body falls in, e.g. "layer 3 Wk.m (bytes A..B)".
+// Goes straight to the offset's layer: a header may claim billions of small layers.
 std::string locate(const BlztSizes& s, uint64_t offset) {
   uint64_t per_layer = 0;
   layer_bytes(s, &per_layer);  // cannot overflow: file_size() succeeded
   uint64_t start = kHeaderBytes;
   std::string found;
-  auto visit = [&](const std::string& name, uint64_t count) {
-    const uint64_t end = start + count * sizeof(float);
+  auto visit = [&](const ArrayAt& at) {
+    const uint64_t end = start + at.dims.count() * sizeof(float);
     if (found.empty() && offset >= start && offset < end) {
-      found = name + " (bytes " + std::to_string(start) + ".." + std::to_string(end) + ")";
+      found = at.display() + " (bytes " + std::to_string(start) + ".." + std::to_string(end) + ")";
     }
     start = end;
   };
@@ -234,12 +241,11 @@ std::string locate(const BlztSizes& s, uint64_t offset) {
   if (layer < s.n_layers) {
     start += layer * per_layer;
     for_each_layer_array([&](const auto& slot, const Part& part) {
-      visit("layer " + std::to_string(layer) + " " + slot.name + part.suffix, slot.count(s));
+      visit(array_at(static_cast<int64_t>(layer), slot, part, s));
     });
   } else {
     start += s.n_layers * per_layer;
-    for_each_global_array(
-        [&](const auto& slot, const Part& part) { visit(std::string(slot.name) + part.suffix, slot.count(s)); });
+    for_each_global_array([&](const auto& slot, const Part& part) { visit(array_at(-1, slot, part, s)); });
   }
   return found;
 }
