@@ -352,6 +352,7 @@ Expected<double> Trainer::loss(std::span<const uint16_t> window) {
 }
 
 Expected<StepReport> Trainer::step() {
+  if (options_.evaluate_only) return invalid_argument("this trainer only evaluates: it keeps no optimizer state");
   if (micro_steps_ == 0) return invalid_argument("optimizer step without accumulated gradients");
   StepReport r;
   r.loss_scale = scaler_.scale();
