@@ -8,10 +8,13 @@
 #include <new>
 #include <utility>
 
+#include "core/huge_pages.h"
+
 namespace ane {
 
 // Zeroed through calloc: a large buffer comes as fresh zero pages from the OS, so it is not
 // written twice (a static-pipeline step allocates hundreds of MB of constants and arenas).
+// Those pages are advised for huge pages before anything touches them (core/huge_pages.h).
 class AlignedBuffer {
  public:
   static constexpr size_t kAlignment = 64;
@@ -21,6 +24,7 @@ class AlignedBuffer {
     if (bytes == 0) return;
     raw_ = std::calloc(bytes + kAlignment, 1);
     if (raw_ == nullptr) throw std::bad_alloc();
+    if (bytes >= kHugePageBytes) advise_huge_pages(raw_, bytes + kAlignment);
     const auto address = reinterpret_cast<uintptr_t>(raw_);
     data_ = reinterpret_cast<uint8_t*>((address + kAlignment - 1) / kAlignment * kAlignment);
   }

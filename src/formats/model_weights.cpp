@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "core/file.h"
+#include "core/huge_pages.h"
 
 namespace ane {
 namespace {
@@ -69,7 +70,7 @@ Expected<ModelWeights> ModelWeights::zeros(const ModelConfig& config) {
   w.config = config;
   w.layers.resize(static_cast<size_t>(config.n_layers));
   for_each_tensor(w, [](const std::string&, const std::vector<uint64_t>& shape, std::vector<float>& t) {
-    t.assign(elements(shape), 0.0f);
+    t = vector_on_huge_pages<float>(elements(shape));
   });
   return w;
 }

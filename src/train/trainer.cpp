@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "backends/cpu/blas.h"
+#include "core/huge_pages.h"
 #include "core/timer.h"
 #include "models/layer_kernels.h"
 #include "train/cpu_ops.h"
@@ -108,8 +109,8 @@ Expected<std::unique_ptr<Trainer>> Trainer::create(Engine& engine, ModelWeights 
     b->ffn.push_back(Surface::create(t->kernels_->layout(LayerKernel::kFfnForward).output));
   }
   for (auto* v : {&b->branch, &b->xf, &b->dy, &b->dx2, &b->dxn, &b->dscaled}) v->resize(D * S);
-  b->logits.resize(V * S);
-  b->dlogits.resize(V * S);
+  b->logits = vector_on_huge_pages<float>(V * S);
+  b->dlogits = vector_on_huge_pages<float>(V * S);
   b->dq.resize(Q * S);
   b->q_raw.resize(c.qk_norm ? Q * S : 0);
   b->dk.resize(KV * S);

@@ -1,15 +1,21 @@
-// Status/Expected, ByteReader bounds checks, files (mapping, atomic writes), thread pool.
+// Status/Expected, ByteReader bounds checks, files (mapping, atomic writes), huge-page
+// advice, thread pool.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <numeric>
 #include <vector>
 
 #include "core/aligned_buffer.h"
 #include "core/byte_reader.h"
 #include "core/file.h"
+#include "core/huge_pages.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
 
@@ -116,6 +122,62 @@ TEST(AlignedBuffer, IsAlignedAndZeroed) {
   AlignedBuffer moved = std::move(b);
   EXPECT_EQ(moved.size(), 1001u);
   EXPECT_EQ(b.data(), nullptr);
+}
+
+// Whether this kernel backs advised memory with huge pages at all (THP "madvise" or "always").
+bool thp_available() {
+  std::ifstream f("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string modes;
+  return std::getline(f, modes) && modes.find("[never]") == std::string::npos;
+}
+
+// The "THPeligible:" field of /proc/self/smaps for the mapping holding `p` (-1 if absent).
+int thp_eligible(const void* p) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto address = reinterpret_cast<uintptr_t>(p);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    uintptr_t lo = 0, hi = 0;
+    char dash = 0;
+    std::istringstream head(line);
+    if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
+      inside = lo <= address && address < hi;
+    } else if (inside && line.rfind("THPeligible:", 0) == 0) {
+      return std::stoi(line.substr(12));
+    }
+  }
+  return -1;
+}
+
+TEST(HugePages, AdvisesTheWholeHugePagesInsideARange) {
+  EXPECT_FALSE(advise_huge_pages(nullptr, size_t{1} << 30));
+  const size_t bytes = 3 * kHugePageBytes;
+  void* map = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(map, MAP_FAILED);
+  const auto base = reinterpret_cast<uintptr_t>(map);
+  auto* page = reinterpret_cast<char*>((base + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes);
+  // A range that holds no whole huge page is left alone.
+  EXPECT_FALSE(advise_huge_pages(page + 4096, kHugePageBytes));
+  EXPECT_FALSE(advise_huge_pages(page, kHugePageBytes - 1));
+  if (thp_available()) {
+    EXPECT_TRUE(advise_huge_pages(page, kHugePageBytes));
+    EXPECT_EQ(thp_eligible(page), 1);
+  } else {
+    GTEST_LOG_(INFO) << "no transparent huge pages on this kernel: eligibility not checked";
+  }
+  ::munmap(map, bytes);
+}
+
+TEST(HugePages, LargeBuffersComeZeroedAndAdvised) {
+  const std::vector<float> v = vector_on_huge_pages<float>(3'000'000);
+  ASSERT_EQ(v.size(), 3'000'000u);
+  EXPECT_TRUE(std::all_of(v.begin(), v.end(), [](float x) { return x == 0.0f; }));
+  AlignedBuffer b(4 * kHugePageBytes);
+  EXPECT_TRUE(std::all_of(b.data(), b.data() + b.size(), [](uint8_t x) { return x == 0; }));
+  if (thp_available()) {
+    EXPECT_EQ(thp_eligible(b.data() + 2 * kHugePageBytes), 1);
+    EXPECT_EQ(thp_eligible(v.data() + v.size() / 2), 1);
+  }
 }
 
 TEST(ThreadPool, CoversEveryIndexExactlyOnce) {
