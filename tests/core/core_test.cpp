@@ -180,6 +180,17 @@ TEST(HugePages, LargeBuffersComeZeroedAndAdvised) {
   }
 }
 
+TEST(AlignedBuffer, LargeBuffersMoveAndRelease) {
+  AlignedBuffer a(3 * kHugePageBytes / 2);
+  std::fill(a.data(), a.data() + a.size(), uint8_t{7});
+  AlignedBuffer b = std::move(a);
+  EXPECT_EQ(a.data(), nullptr);
+  EXPECT_EQ(b.size(), 3 * kHugePageBytes / 2);
+  EXPECT_EQ(b.data()[b.size() - 1], 7);
+  b = AlignedBuffer(5 * kHugePageBytes / 2);  // releases the first buffer
+  EXPECT_TRUE(std::all_of(b.data(), b.data() + b.size(), [](uint8_t x) { return x == 0; }));
+}
+
 TEST(ThreadPool, CoversEveryIndexExactlyOnce) {
   for (int threads : {1, 2, 3, 5}) {
     ThreadPool pool(threads);

@@ -54,8 +54,12 @@ const Micro& micro() {
 
 // Grow-only packing buffers, one set per thread that runs GEMMs: packing needs a few hundred
 // KB to a few MB per product, and allocating them per call would page-fault every time.
+// BLIS's micro-kernel loads the next k's row of a panel before its loop ends, so it reads up
+// to 64 bytes past the last panel: the slack keeps that read inside the buffer (a large
+// buffer ends exactly at the end of its pages).
 float* scratch(AlignedBuffer& buffer, int64_t floats) {
-  const size_t bytes = static_cast<size_t>(floats) * sizeof(float);
+  constexpr int64_t kSlackFloats = 64;
+  const size_t bytes = static_cast<size_t>(floats + kSlackFloats) * sizeof(float);
   if (buffer.size() < bytes) buffer = AlignedBuffer(bytes);
   return buffer.as<float>();
 }
