@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/shared_arena.h"
 #include "core/status.h"
 #include "core/timer.h"
 #include "mil/ir.h"
@@ -25,6 +26,9 @@ enum class Precision : uint8_t {
 struct CompileOptions {
   Precision precision = Precision::kFp32;
   int threads = 0;  // 0: default (physical cores)
+  // When set, the function keeps its intermediates in this arena (if they fit) instead of
+  // its own, and each run holds the arena's lock: functions sharing one run in turn.
+  std::shared_ptr<SharedArena> shared_arena = nullptr;
 };
 
 // Byte views of a kernel's surfaces, in function parameter / return order. Each view is
@@ -46,6 +50,7 @@ struct StepProfile {
 // What a compiled function holds (0 where a backend does not say).
 struct ExecutableStats {
   size_t arena_bytes = 0;     // peak bytes of intermediates after the memory planner
+  bool in_shared_arena = false;  // they live in CompileOptions::shared_arena
   size_t unshared_bytes = 0;  // what they would take without sharing
   size_t constant_bytes = 0;  // constants and folded values, in fp32
   size_t steps = 0;           // run-time steps

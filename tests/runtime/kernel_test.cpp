@@ -4,8 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
+#include <random>
 #include <thread>
 
+#include "core/shared_arena.h"
+#include "runtime/engine.h"
 #include "runtime_test_util.h"
 
 namespace ane {
@@ -15,6 +19,7 @@ using testing::affine_program;
 using testing::floats_of_halves;
 using testing::halves;
 using testing::make_engine;
+using testing::softmax_residual_program;
 
 constexpr int64_t kC = 8, kS = 4;
 constexpr size_t kBytes = kC * kS * 2;
@@ -197,6 +202,86 @@ TEST(Kernel, TwoKernelsRunConcurrentlyOnTwoThreads) {
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(read_all(*a)[5], 10);
   EXPECT_EQ(read_all(*b)[5], -1);
+}
+
+// Kernels of an engine whose kernels take turns, each against the same program compiled on an
+// ordinary engine: shapes differ so that each run leaves the shared arena in another state.
+struct TurnPair {
+  std::unique_ptr<Kernel> shared, own;
+  std::vector<uint8_t> input;
+};
+
+std::vector<TurnPair> turn_pairs(Engine& turns, Engine& plain) {
+  std::vector<TurnPair> pairs;
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-3, 3);
+  const struct { int64_t c, s; double k; } shapes[] = {{16, 8, 1.5}, {64, 4, -0.5}, {8, 32, 3.0}};
+  for (const auto& sh : shapes) {
+    const size_t bytes[] = {static_cast<size_t>(sh.c * sh.s * 2)};
+    auto a = turns.compile_program(softmax_residual_program(sh.c, sh.s, sh.k), {}, bytes, bytes);
+    auto b = plain.compile_program(softmax_residual_program(sh.c, sh.s, sh.k), {}, bytes, bytes);
+    if (!a.ok() || !b.ok()) return {};
+    std::vector<float> x(static_cast<size_t>(sh.c * sh.s));
+    for (float& v : x) v = u(rng);
+    pairs.push_back({std::move(*a), std::move(*b), halves(x)});
+  }
+  return pairs;
+}
+
+TEST(Kernel, KernelsThatTakeTurnsShareOneArenaWithTheSameResults) {
+  auto turns = Engine::create(EngineOptions{.compile_budget = 0, .kernels_take_turns = true});
+  auto plain = Engine::create(EngineOptions{.compile_budget = 0});
+  ASSERT_TRUE(turns.ok() && plain.ok());
+  std::vector<TurnPair> pairs = turn_pairs(**turns, **plain);
+  ASSERT_EQ(pairs.size(), 3u);
+  for (const TurnPair& p : pairs) {
+    EXPECT_TRUE(p.shared->stats().in_shared_arena);
+    EXPECT_FALSE(p.own->stats().in_shared_arena);
+    EXPECT_GT(p.shared->stats().arena_bytes, 0u);
+    ASSERT_TRUE(p.shared->write_input(0, p.input).ok() && p.own->write_input(0, p.input).ok());
+    ASSERT_TRUE(p.own->run().ok());
+  }
+  for (int round = 0; round < 3; ++round) {  // each kernel finds the arena as another left it
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      const TurnPair& p = pairs[(i + static_cast<size_t>(round)) % pairs.size()];
+      ASSERT_TRUE(p.shared->run().ok());
+      EXPECT_EQ(read_all(*p.shared), read_all(*p.own)) << "round " << round << ", kernel " << i;
+    }
+  }
+}
+
+TEST(Kernel, KernelsThatTakeTurnsRunOneAtATimeFromTwoThreads) {
+  auto turns = Engine::create(EngineOptions{.threads = 1, .compile_budget = 0, .kernels_take_turns = true});
+  auto plain = Engine::create(EngineOptions{.threads = 1, .compile_budget = 0});
+  ASSERT_TRUE(turns.ok() && plain.ok());
+  std::vector<TurnPair> pairs = turn_pairs(**turns, **plain);
+  ASSERT_EQ(pairs.size(), 3u);
+  for (const TurnPair& p : pairs) {
+    ASSERT_TRUE(p.shared->write_input(0, p.input).ok() && p.own->write_input(0, p.input).ok());
+    ASSERT_TRUE(p.own->run().ok());
+  }
+  // Two threads run two kernels that share the arena over and over; every result must be
+  // the kernel's own, which it would not be if the runs overlapped in the arena.
+  std::atomic<int> failures{0}, wrong{0};
+  auto loop = [&](const TurnPair& p) {
+    const std::vector<float> want = read_all(*p.own);
+    for (int i = 0; i < 100; ++i) {
+      if (!p.shared->run().ok()) ++failures;
+      if (read_all(*p.shared) != want) ++wrong;
+    }
+  };
+  std::thread ta(loop, std::cref(pairs[0])), tb(loop, std::cref(pairs[1]));
+  ta.join();
+  tb.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST(SharedArena, AReservationTheSystemRefusesIsAnError) {
+  auto arena = SharedArena::reserve(size_t{1} << 62);
+  ASSERT_FALSE(arena.ok());
+  EXPECT_EQ(arena.error().code(), ErrorCode::kIo);
+  EXPECT_NE(arena.error().message().find("shared arena"), std::string::npos) << arena.error().message();
 }
 
 TEST(Kernel, SharedSurfaceBetweenConcurrentKernelsIsLocked) {

@@ -22,6 +22,18 @@ inline std::unique_ptr<mil::Program> affine_program(int64_t c, int64_t s, double
   return fb.finish();
 }
 
+// main(x: fp16[1, c, 1, s]) -> (softmax(x * k, axis 1) + x): its softmax keeps an
+// intermediate in the arena.
+inline std::unique_ptr<mil::Program> softmax_residual_program(int64_t c, int64_t s, double k) {
+  FnBuilder fb;
+  auto* x = fb.param("x", fp16({1, c, 1, s}));
+  auto* m = fb.op("mul", {{"x", x}, {"y", fb.lit(mil::Constant::scalar_float(mil::DType::kFp16, k))}}, fp16({1, c, 1, s}));
+  auto* p = fb.op("softmax", {{"x", m}, {"axis", fb.int_lit(1)}}, fp16({1, c, 1, s}));
+  auto* y = fb.op("add", {{"x", p}, {"y", x}}, fp16({1, c, 1, s}));
+  fb.returns({y});
+  return fb.finish();
+}
+
 inline std::vector<uint8_t> halves(const std::vector<float>& values) {
   std::vector<uint8_t> out(values.size() * 2);
   for (size_t i = 0; i < values.size(); ++i) {

@@ -113,12 +113,14 @@ class CpuExecutable final : public Executable {
   explicit CpuExecutable(int threads) : runtime(threads) {}
 
   Status run(const IoBuffers& io) override {
+    const std::unique_lock<std::mutex> turn = take_turn();
     ANE_RETURN_IF_ERROR(read_inputs(io));
     for (const CompiledStep& s : steps) ANE_RETURN_IF_ERROR(run_step(s));
     return write_outputs(io);
   }
 
   Status profile(const IoBuffers& io, std::vector<StepProfile>& out) override {
+    const std::unique_lock<std::mutex> turn = take_turn();
     out.clear();
     Timer t;
     ANE_RETURN_IF_ERROR(read_inputs(io));
@@ -141,7 +143,9 @@ class CpuExecutable final : public Executable {
   }
 
   Runtime runtime;
-  AlignedBuffer arena;
+  AlignedBuffer own_arena;                    // the intermediates, unless they are in shared_arena
+  std::shared_ptr<SharedArena> shared_arena;  // null: own_arena
+  uint8_t* arena = nullptr;                   // where the memory plan's offsets start
   std::vector<Root> roots;
   std::vector<CompiledStep> steps;
   std::vector<IoBinding> inputs, outputs;
@@ -152,6 +156,11 @@ class CpuExecutable final : public Executable {
   ExecutableStats info;
 
  private:
+  // A run of a function sharing its arena waits for the run before it.
+  std::unique_lock<std::mutex> take_turn() const {
+    return shared_arena ? shared_arena->lock() : std::unique_lock<std::mutex>();
+  }
+
   Status run_step(const CompiledStep& s) const {
     if (s.run) {
       Status st = s.run();
@@ -686,7 +695,7 @@ class PlanCompiler final : public LowerCtx {
     auto [r, off] = top(it->second);
     if (r->halves != nullptr) return nullptr;  // read only through half_operand
     if (r->is_const) return r->constant.as<float>() + off;
-    return reinterpret_cast<float*>(exe_.arena.data() + r->arena_offset) + off;
+    return reinterpret_cast<float*>(exe_.arena + r->arena_offset) + off;
   }
 
   // --- memory plan ------------------------------------------------------------------
@@ -709,8 +718,15 @@ class PlanCompiler final : public LowerCtx {
     }
     const compiler::MemoryPlan plan = compiler::plan_memory(lives);
     for (size_t k = 0; k < which.size(); ++k) exe_.roots[which[k]].arena_offset = plan.offsets[k];
-    exe_.arena = AlignedBuffer(plan.peak_bytes);
+    if (co_.shared_arena && plan.peak_bytes <= co_.shared_arena->capacity()) {
+      exe_.shared_arena = co_.shared_arena;
+      exe_.arena = exe_.shared_arena->data();
+    } else {
+      exe_.own_arena = AlignedBuffer(plan.peak_bytes);
+      exe_.arena = exe_.own_arena.data();
+    }
     exe_.info.arena_bytes = plan.peak_bytes;
+    exe_.info.in_shared_arena = exe_.shared_arena != nullptr;
     exe_.info.unshared_bytes = plan.total_bytes;
   }
 
