@@ -4,7 +4,8 @@
 //
 // Threads: distinct kernels may run concurrently from different threads, also when they
 // share surfaces (run() locks each surface: inputs shared, outputs exclusive, in address
-// order). One kernel is not re-entrant: a run() that overlaps another run() of the same
+// order), unless their engine's kernels take turns (EngineOptions::kernels_take_turns):
+// then a run waits for the other kernels' runs. One kernel is not re-entrant: a run() that overlaps another run() of the same
 // kernel returns an error rather than waiting. The other methods wait for a run to end.
 #pragma once
 
