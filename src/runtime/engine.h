@@ -39,10 +39,10 @@ struct EngineOptions {
   Precision precision = Precision::kFp32;  // passed to the backend (ref always computes ideal math)
   int threads = 0;                         // 0: physical cores
   int compile_budget = 100;                // compiles allowed (the original's MAX_COMPILES); 0 = unlimited
-  // Kernels take turns: a run waits for any other kernel's run to finish, and all kernels
-  // keep their intermediates in one arena (core/shared_arena.h) instead of one each. For
-  // callers that run kernels in sequence anyway (the trainer); off, distinct kernels run
-  // concurrently.
+  // Kernels take turns: the cpu backend's kernels keep their intermediates in one arena
+  // (core/shared_arena.h) instead of one each, and a run waits for any other kernel's run to
+  // finish. For callers that run kernels in sequence anyway (the trainer); off, distinct
+  // kernels run concurrently.
   bool kernels_take_turns = false;
 };
 
