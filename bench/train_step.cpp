@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   auto config = config_from_name_or_file(name);
   if (!config.ok()) return std::fprintf(stderr, "%s\n", config.error().to_string().c_str()), 1;
   auto weights = train::init_weights(*config, 1);
-  auto engine = Engine::create(EngineOptions{.threads = threads, .compile_budget = 0, .kernels_take_turns = true});
+  auto engine = Engine::create(EngineOptions{.threads = threads, .compile_budget = 0});
   train::TrainerOptions o;
   o.threads = threads;
   o.pipeline = is_static ? train::Pipeline::kStatic : train::Pipeline::kDynamic;

@@ -24,7 +24,7 @@ class AlignedBuffer {
     if (bytes == 0) return;
     raw_ = std::calloc(bytes + kAlignment, 1);
     if (raw_ == nullptr) throw std::bad_alloc();
-    if (bytes >= kHugePageBytes) advise_huge_pages(raw_, bytes + kAlignment);
+    advise_huge_pages(raw_, bytes + kAlignment);  // no-op below a whole huge page
     const auto address = reinterpret_cast<uintptr_t>(raw_);
     data_ = reinterpret_cast<uint8_t*>((address + kAlignment - 1) / kAlignment * kAlignment);
   }

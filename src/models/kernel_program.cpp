@@ -71,13 +71,18 @@ KernelLayout KernelProgram::layout() const {
 
 std::string KernelProgram::text() const { return program ? mil::print_program(*program) : std::string(); }
 
-Expected<std::unique_ptr<Kernel>> compile_kernel(Engine& engine, KernelProgram&& kernel) {
+Expected<std::unique_ptr<Kernel>> compile_kernel(Engine& engine, KernelProgram&& kernel,
+                                                 std::shared_ptr<SharedArena> shared_arena) {
   if (!kernel.program) return invalid_argument("kernel '" + kernel.name + "' has no program");
   std::vector<size_t> in, out;
   for (const auto& t : kernel.inputs) in.push_back(t.num_bytes());
   for (const auto& t : kernel.outputs) out.push_back(t.num_bytes());
   const WeightMap weights = kernel.weight_map();
-  auto k = engine.compile_program(std::move(kernel.program), weights, in, out);
+  CompileOptions options;
+  options.precision = engine.options().precision;
+  options.threads = engine.options().threads;
+  options.shared_arena = std::move(shared_arena);
+  auto k = engine.compile_program(std::move(kernel.program), weights, in, out, "main", options);
   if (!k.ok()) return k.error().with_context("compiling kernel '" + kernel.name + "'");
   return k;
 }

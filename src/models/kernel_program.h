@@ -57,8 +57,11 @@ struct KernelProgram {
   KernelLayout layout() const;             // what callers keep once the program is compiled
 };
 
-// Compiles `kernel` (its program is consumed) with surface sizes from its types.
-Expected<std::unique_ptr<Kernel>> compile_kernel(Engine& engine, KernelProgram&& kernel);
+// Compiles `kernel` (its program is consumed) with surface sizes from its types and the
+// engine's precision and threads; with `shared_arena`, its intermediates live there and its
+// runs take turns with the other kernels' that share it (CompileOptions::shared_arena).
+Expected<std::unique_ptr<Kernel>> compile_kernel(Engine& engine, KernelProgram&& kernel,
+                                                 std::shared_ptr<SharedArena> shared_arena = nullptr);
 
 // An fp16 surface's values.
 std::span<half_bits> halves_of(Surface& s);

@@ -53,20 +53,11 @@ Status check_io_sizes(const mil::Function& fn, std::span<const size_t> input_siz
 Expected<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
   if (options.compile_budget < 0) return invalid_argument("compile_budget must be >= 0 (0 = unlimited)");
   ANE_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, make_backend(options.backend));
-  std::shared_ptr<SharedArena> shared_arena;
-  if (options.kernels_take_turns) {
-    // Address space only: pages are backed as runs touch them (at most the largest kernel's
-    // arena). A kernel whose intermediates need more keeps an arena of its own, and so does
-    // every kernel where the system refuses the reservation (strict overcommit): sharing
-    // saves memory, nothing depends on it.
-    constexpr size_t kSharedArenaBytes = size_t{16} << 30;
-    if (auto reserved = SharedArena::reserve(kSharedArenaBytes); reserved.ok()) shared_arena = std::move(*reserved);
-  }
-  return std::unique_ptr<Engine>(new Engine(std::move(options), std::move(backend), std::move(shared_arena)));
+  return std::unique_ptr<Engine>(new Engine(std::move(options), std::move(backend)));
 }
 
-Engine::Engine(EngineOptions options, std::unique_ptr<Backend> backend, std::shared_ptr<SharedArena> shared_arena)
-    : options_(std::move(options)), backend_(std::move(backend)), shared_arena_(std::move(shared_arena)) {}
+Engine::Engine(EngineOptions options, std::unique_ptr<Backend> backend)
+    : options_(std::move(options)), backend_(std::move(backend)) {}
 
 int Engine::compile_count() const {
   std::lock_guard guard(mu_);
@@ -127,7 +118,6 @@ Expected<std::unique_ptr<Kernel>> Engine::build_kernel(mil::Program& program, co
   copts.precision = options_.precision;
   copts.threads = options_.threads;
   if (options) copts = *options;
-  copts.shared_arena = shared_arena_;
   if (copts.threads < 0) return invalid_argument("threads must be >= 0 (0 = physical cores), got " + std::to_string(copts.threads));
   const mil::Function* fn = program.find_function(function);
   if (fn == nullptr) {

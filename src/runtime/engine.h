@@ -39,11 +39,6 @@ struct EngineOptions {
   Precision precision = Precision::kFp32;  // passed to the backend (ref always computes ideal math)
   int threads = 0;                         // 0: physical cores
   int compile_budget = 100;                // compiles allowed (the original's MAX_COMPILES); 0 = unlimited
-  // Kernels take turns: the cpu backend's kernels keep their intermediates in one arena
-  // (core/shared_arena.h) instead of one each, and a run waits for any other kernel's run to
-  // finish. For callers that run kernels in sequence anyway (the trainer); off, distinct
-  // kernels run concurrently.
-  bool kernels_take_turns = false;
 };
 
 class Engine {
@@ -74,7 +69,7 @@ class Engine {
   const EngineOptions& options() const { return options_; }
 
  private:
-  Engine(EngineOptions options, std::unique_ptr<Backend> backend, std::shared_ptr<SharedArena> shared_arena);
+  Engine(EngineOptions options, std::unique_ptr<Backend> backend);
 
   // Takes one compile from the budget (kBudgetExceeded when spent) / gives it back.
   Status reserve_compile();
@@ -87,7 +82,6 @@ class Engine {
 
   EngineOptions options_;
   std::unique_ptr<Backend> backend_;
-  std::shared_ptr<SharedArena> shared_arena_;  // kernels_take_turns: the kernels' one arena
   mutable std::mutex mu_;  // guards count_
   int count_ = 0;
 };

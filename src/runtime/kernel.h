@@ -4,7 +4,7 @@
 //
 // Threads: distinct kernels may run concurrently from different threads, also when they
 // share surfaces (run() locks each surface: inputs shared, outputs exclusive, in address
-// order), unless their engine's kernels take turns (EngineOptions::kernels_take_turns):
+// order), unless they were compiled with one shared arena (CompileOptions::shared_arena):
 // then a run waits for the other kernels' runs. One kernel is not re-entrant: a run() that overlaps another run() of the same
 // kernel returns an error rather than waiting. The other methods wait for a run to end.
 #pragma once

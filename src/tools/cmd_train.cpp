@@ -384,11 +384,9 @@ int cmd_train(const std::vector<std::string>& args) {
     ANE_ASSIGN_OR_RETURN(o.stop_at, a.get_int("stop-at", 0));
     ANE_RETURN_IF_ERROR(add_samples(a, source.config, o));
 
-    // The trainer runs its kernels one after another: they share one arena.
     ANE_ASSIGN_OR_RETURN(auto engine, Engine::create(EngineOptions{.precision = precision,
                                                                    .threads = t.threads,
-                                                                   .compile_budget = static_cast<int>(budget),
-                                                                   .kernels_take_turns = true}));
+                                                                   .compile_budget = static_cast<int>(budget)}));
     ConsoleDisplay display;
     return train::run_training(*engine, source, o, display);
   };
@@ -417,8 +415,7 @@ int cmd_eval(const std::vector<std::string>& args) {
     ANE_ASSIGN_OR_RETURN(d.val_fraction, a.get_double("val-fraction", 0.05));
     ANE_ASSIGN_OR_RETURN(long long windows, a.get_int("windows", 16));
     ANE_ASSIGN_OR_RETURN(long long threads, a.get_int("threads", default_thread_count()));
-    ANE_ASSIGN_OR_RETURN(auto engine, Engine::create(EngineOptions{
-                                          .threads = static_cast<int>(threads), .compile_budget = 0, .kernels_take_turns = true}));
+    ANE_ASSIGN_OR_RETURN(auto engine, Engine::create(EngineOptions{.threads = static_cast<int>(threads), .compile_budget = 0}));
     return train::evaluate(*engine, w, d, windows, static_cast<int>(threads));
   };
   auto r = run();

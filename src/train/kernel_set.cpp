@@ -42,6 +42,11 @@ Expected<std::unique_ptr<KernelSet>> KernelSet::create(Engine& engine, const Mod
   ANE_RETURN_IF_ERROR(config.validate());
   std::unique_ptr<KernelSet> set(new KernelSet(engine, config, pipeline, pool));
   set->bound_layer_.fill(-1);
+  // Address space only: pages are backed as runs touch them, at most the largest kernel's
+  // arena (a kernel whose intermediates need more keeps its own). Sharing saves memory;
+  // nothing depends on it, so a refused reservation (strict overcommit) is not an error.
+  constexpr size_t kArenaBytes = size_t{16} << 30;
+  if (auto reserved = SharedArena::reserve(kArenaBytes); reserved.ok()) set->arena_ = std::move(*reserved);
   if (pipeline == Pipeline::kDynamic) {
     ANE_RETURN_IF_ERROR(set->compile_all(nullptr));
   } else {
@@ -50,7 +55,7 @@ Expected<std::unique_ptr<KernelSet>> KernelSet::create(Engine& engine, const Mod
     ANE_ASSIGN_OR_RETURN(models::KernelProgram p, gen.sdpa_backward2());
     set->layouts_[static_cast<size_t>(LayerKernel::kSdpaBackward2)] = p.layout();
     const Timer timer;
-    ANE_ASSIGN_OR_RETURN(auto k, models::compile_kernel(engine, std::move(p)));
+    ANE_ASSIGN_OR_RETURN(auto k, models::compile_kernel(engine, std::move(p), set->arena_));
     set->compile_ms_ += timer.ms();
     set->kernels_[static_cast<size_t>(LayerKernel::kSdpaBackward2)].push_back(std::move(k));
   }
@@ -70,7 +75,7 @@ Status KernelSet::compile_all(const ModelWeights* baked) {
       const models::WeightSource source = baked ? models::WeightSource::kBaked : models::WeightSource::kStreamed;
       ANE_ASSIGN_OR_RETURN(models::KernelProgram p, generate_layer_kernel(gen, kind, source, baked ? &views : nullptr));
       layouts_[ki] = p.layout();
-      auto k = models::compile_kernel(engine_, std::move(p));
+      auto k = models::compile_kernel(engine_, std::move(p), arena_);
       if (!k.ok()) {
         compile_ms_ += timer.ms();
         return k.error();

@@ -204,22 +204,27 @@ TEST(Kernel, TwoKernelsRunConcurrentlyOnTwoThreads) {
   EXPECT_EQ(read_all(*b)[5], -1);
 }
 
-// Kernels of an engine whose kernels take turns, each against the same program compiled on an
-// ordinary engine: shapes differ so that each run leaves the shared arena in another state.
+// Kernels compiled with one shared arena, each against the same program compiled with an arena
+// of its own: shapes differ so that each run leaves the shared arena in another state.
 struct TurnPair {
   std::unique_ptr<Kernel> shared, own;
   std::vector<uint8_t> input;
 };
 
-std::vector<TurnPair> turn_pairs(Engine& turns, Engine& plain) {
+std::vector<TurnPair> turn_pairs(Engine& engine, int threads) {
+  auto arena = SharedArena::reserve(size_t{1} << 30);
+  if (!arena.ok()) return {};
+  CompileOptions turns, plain;
+  turns.threads = plain.threads = threads;
+  turns.shared_arena = *arena;
   std::vector<TurnPair> pairs;
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> u(-3, 3);
   const struct { int64_t c, s; double k; } shapes[] = {{16, 8, 1.5}, {64, 4, -0.5}, {8, 32, 3.0}};
   for (const auto& sh : shapes) {
     const size_t bytes[] = {static_cast<size_t>(sh.c * sh.s * 2)};
-    auto a = turns.compile_program(softmax_residual_program(sh.c, sh.s, sh.k), {}, bytes, bytes);
-    auto b = plain.compile_program(softmax_residual_program(sh.c, sh.s, sh.k), {}, bytes, bytes);
+    auto a = engine.compile_program(softmax_residual_program(sh.c, sh.s, sh.k), {}, bytes, bytes, "main", turns);
+    auto b = engine.compile_program(softmax_residual_program(sh.c, sh.s, sh.k), {}, bytes, bytes, "main", plain);
     if (!a.ok() || !b.ok()) return {};
     std::vector<float> x(static_cast<size_t>(sh.c * sh.s));
     for (float& v : x) v = u(rng);
@@ -228,11 +233,9 @@ std::vector<TurnPair> turn_pairs(Engine& turns, Engine& plain) {
   return pairs;
 }
 
-TEST(Kernel, KernelsThatTakeTurnsShareOneArenaWithTheSameResults) {
-  auto turns = Engine::create(EngineOptions{.compile_budget = 0, .kernels_take_turns = true});
-  auto plain = Engine::create(EngineOptions{.compile_budget = 0});
-  ASSERT_TRUE(turns.ok() && plain.ok());
-  std::vector<TurnPair> pairs = turn_pairs(**turns, **plain);
+TEST(Kernel, KernelsSharingAnArenaGiveTheSameResults) {
+  auto engine = make_engine(0);
+  std::vector<TurnPair> pairs = turn_pairs(*engine, 0);
   ASSERT_EQ(pairs.size(), 3u);
   for (const TurnPair& p : pairs) {
     EXPECT_TRUE(p.shared->stats().in_shared_arena);
@@ -250,11 +253,9 @@ TEST(Kernel, KernelsThatTakeTurnsShareOneArenaWithTheSameResults) {
   }
 }
 
-TEST(Kernel, KernelsThatTakeTurnsRunOneAtATimeFromTwoThreads) {
-  auto turns = Engine::create(EngineOptions{.threads = 1, .compile_budget = 0, .kernels_take_turns = true});
-  auto plain = Engine::create(EngineOptions{.threads = 1, .compile_budget = 0});
-  ASSERT_TRUE(turns.ok() && plain.ok());
-  std::vector<TurnPair> pairs = turn_pairs(**turns, **plain);
+TEST(Kernel, KernelsSharingAnArenaRunOneAtATimeFromTwoThreads) {
+  auto engine = make_engine(0);
+  std::vector<TurnPair> pairs = turn_pairs(*engine, 1);
   ASSERT_EQ(pairs.size(), 3u);
   for (const TurnPair& p : pairs) {
     ASSERT_TRUE(p.shared->write_input(0, p.input).ok() && p.own->write_input(0, p.input).ok());

@@ -44,7 +44,7 @@ inline std::vector<std::vector<uint16_t>> random_windows(const ModelConfig& c, i
 }
 
 inline std::unique_ptr<Engine> engine(int budget = 0) {
-  return Engine::create(EngineOptions{.threads = 2, .compile_budget = budget, .kernels_take_turns = true}).value();
+  return Engine::create(EngineOptions{.threads = 2, .compile_budget = budget}).value();
 }
 
 }  // namespace ane::train

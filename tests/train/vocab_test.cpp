@@ -46,9 +46,7 @@ ModelConfig tiny(bool shared_classifier) {
   return c;
 }
 
-std::unique_ptr<Engine> engine() {
-  return Engine::create(EngineOptions{.threads = 2, .compile_budget = 0, .kernels_take_turns = true}).value();
-}
+std::unique_ptr<Engine> engine() { return Engine::create(EngineOptions{.threads = 2, .compile_budget = 0}).value(); }
 
 // `n` tokens drawn uniformly from `ids`.
 std::vector<uint16_t> tokens_from(const std::vector<uint16_t>& ids, size_t n, std::mt19937_64& rng) {
