@@ -97,6 +97,26 @@ def torch_step_times(cfg, threads, steps, seed=0):
     return times
 
 
+def machine_summary():
+    """The processor, and the PyTorch build and BLAS this run measured: results differ by machine."""
+    import torch
+
+    model, flags = "unknown CPU", set()
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    isa = "avx512f" if "avx512f" in flags else "avx2" if "avx2" in flags else "no avx2"
+    capability = next((l.split(":", 1)[1].strip() for l in torch.__config__.show().splitlines()
+                       if "CPU capability usage" in l), "unknown")
+    blas = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
+    return (f"{model} ({isa}, {os.cpu_count()} CPUs); torch {torch.__version__}, CPU capability {capability}, "
+            f"BLAS {os.path.basename(os.path.dirname(blas))}")
+
+
 def ane_step_times(ane, config, threads, steps, data, workdir):
     metrics = os.path.join(workdir, "m.jsonl")
     cmd = [ane, "train", "--config", config, "--data", data, "--steps", str(steps + 1), "--threads", str(threads),
@@ -120,6 +140,7 @@ def main():
     import numpy as np
 
     cfg = PRESETS[args.config]
+    print(f"machine: {machine_summary()}", flush=True)
     torch_ms, ane_ms = [], []
     with tempfile.TemporaryDirectory() as work:
         data = os.path.join(work, "tokens.bin")

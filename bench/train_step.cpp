@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/timer.h"
 #include "formats/model_config.h"
 #include "train/run.h"
@@ -80,8 +81,9 @@ int main(int argc, char** argv) {
   const double peak = std::max(peak_before, train::measure_peak_gflops(threads));
   const double flops = t.flops_per_window();
   const double gflops = flops / (median / 1e3) / 1e9;
-  std::printf("%s, seq %d, %d threads, %s pipeline, %d steps\n", config->name.c_str(), config->seq_len, threads,
-              is_static ? "static" : "dynamic", steps);
+  std::printf("%s, seq %d, %d threads, %s pipeline, %d steps; %s (%s)\n", config->name.c_str(), config->seq_len,
+              threads, is_static ? "static" : "dynamic", steps, cpu_features().brand.c_str(),
+              cpu_features().summary().c_str());
   std::printf("  step        %.1f ms median (min %.1f), %.0f tokens/s, %.2f of %d cores busy\n", median, ms.front(),
               config->seq_len / (median / 1e3), steps_cpu_ms / std::accumulate(ms.begin(), ms.end(), 0.0), threads);
   std::printf("  achieved    %.1f GFLOP/s of %.1f GFLOP/step = %.0f%% of the measured sgemm peak (%.1f GFLOP/s)\n",
