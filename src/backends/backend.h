@@ -52,7 +52,7 @@ struct ExecutableStats {
   size_t arena_bytes = 0;        // peak bytes of intermediates after the memory planner
   bool in_shared_arena = false;  // they live in CompileOptions::shared_arena
   size_t unshared_bytes = 0;     // what they would take without the planner reusing memory
-  size_t constant_bytes = 0;     // constants and folded values, in fp32
+  size_t constant_bytes = 0;     // constants and folded values, as held: fp32, or fp16 where only fp16 readers read them
   size_t steps = 0;              // run-time steps
   int folded_ops = 0, dead_ops = 0, merged_ops = 0, fused_ops = 0, view_ops = 0, taps = 0, fallback_ops = 0;
   int causal_softmaxes = 0;  // softmaxes whose masked triangle is skipped (cpu backend)

@@ -233,6 +233,44 @@ TEST(CpuPrograms, Fp16ConstantsReadOnlyAsFp16StayFp16) {
   EXPECT_EQ(stats_of(*full->functions[0]).constant_bytes - stats_of(*half->functions[0]).constant_bytes, (24 + 6) * 2);
 }
 
+// An fp16 weight constant reshaped for its matmul: the view aliases the constant (no folded
+// copy), so the weight is held once, as fp16. A viewed
+// constant that a function output, a folded op or a reduction also reads is held once, as
+// fp32; with views turned off, views of constants are folded.
+TEST(CpuPrograms, ViewsOfConstantsAliasThem) {
+  auto program = [](DType dtype, bool shared) {
+    Builder b;
+    auto constant = [&](const std::string& name, std::vector<int64_t> shape, unsigned seed) {
+      int64_t n = 1;
+      for (int64_t d : shape) n *= d;
+      return b.const_tensor(name, mil::Constant::float_tensor(dtype, std::move(shape), weights(static_cast<size_t>(n), seed)));
+    };
+    Value* x = b.input("x", {dtype, {1, 6, 1, 5}});
+    Value* w = b.reshape(constant("w", {1, 4, 1, 6}, 31), {4, 6});  // 24 values
+    b.output(b.matmul(w, b.reshape(x, {6, 5})));
+    if (shared) {
+      b.output(b.reshape(w, {1, 4, 1, 6}));
+      b.output(b.matmul(b.mul(w, w), b.reshape(x, {6, 5})));  // folded
+      b.output(b.reduce_sum(w, {1}, true));
+    }
+    return finish(b);
+  };
+  CpuBackendOptions off;
+  off.views_and_taps = false;
+  for (bool shared : {false, true}) {
+    auto half = program(DType::kFp16, shared), full = program(DType::kFp32, shared);
+    compare_both(*half->functions[0], shared ? "a viewed fp16 constant read by others too" : "a viewed fp16 weight");
+    const ExecutableStats h = stats_of(*half->functions[0]), f = stats_of(*full->functions[0]);
+    // fp16 alone: 2 bytes a weight value instead of 4
+    EXPECT_EQ(f.constant_bytes - h.constant_bytes, shared ? 0 : 24 * 2) << shared;
+    // views off: each view of the constant is folded into a copy of the weight (24 floats)
+    const ExecutableStats folded = stats_of(*full->functions[0], off);
+    const int views = shared ? 2 : 1;
+    EXPECT_EQ(folded.constant_bytes - f.constant_bytes, views * 24 * 4) << shared;
+    EXPECT_EQ(folded.folded_ops, f.folded_ops + views) << shared;
+  }
+}
+
 // SiLU's backward as the ffn_backward kernel writes it: a DAG of elementwise ops (results
 // read twice, a broadcast per-channel operand) runs as one fused step; an intermediate a
 // matmul also reads and one that is a function output are written out, the rest stay in

@@ -364,8 +364,8 @@ class PlanCompiler final : public LowerCtx {
     const int r = new_root(c.type.num_elements(), 0);
     Root& root = exe_.roots[static_cast<size_t>(r)];
     root.is_const = true;
-    // Not through views: a view of a constant is folded, and folding reads fp32.
-    if (c.type.dtype == mil::DType::kFp16 && every_reader(graph_.canonical(v), false, reads_halves)) {
+    // Through views only where they alias (place_outputs); a folded view reads fp32.
+    if (c.type.dtype == mil::DType::kFp16 && every_reader(graph_.canonical(v), bo_.views_and_taps, reads_halves)) {
       root.constant = AlignedBuffer(c.data.size());
       std::memcpy(root.constant.data(), c.data.data(), c.data.size());
       root.halves = root.constant.as<half_bits>();
@@ -445,7 +445,10 @@ class PlanCompiler final : public LowerCtx {
       }
       return {};
     }
-    if (bo_.fold_constants && all_args_constant(op)) {
+    // A view of a constant aliases it rather than being folded into a copy: a weight reshaped
+    // for its GEMM is held once, in fp16 where only fp16 readers read it.
+    const bool view = bo_.views_and_taps && is_view_op(op.type);
+    if (bo_.fold_constants && all_args_constant(op) && !view) {
       folded_.insert(&op);
       for (const mil::Value* v : op.outputs) {
         const int r = new_root(v->type.num_elements(), time);
@@ -465,7 +468,7 @@ class PlanCompiler final : public LowerCtx {
     ANE_ASSIGN_OR_RETURN(std::optional<EwOpInfo> ew, elementwise_info(op));
     const int joined = ew && bo_.fuse_elementwise ? group_to_join(op, time) : -1;
     close_groups_read_by(op, joined);
-    if (bo_.views_and_taps && is_view_op(op.type)) {
+    if (view) {
       const mil::Value* x = arg(op, "x");
       loc_[op.outputs[0]] = loc_.at(x);
       if (auto it = row_strides_.find(x); it != row_strides_.end()) row_strides_[op.outputs[0]] = it->second;
