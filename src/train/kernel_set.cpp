@@ -10,6 +10,15 @@ namespace {
 
 bool has_weights(LayerKernel k) { return k != LayerKernel::kSdpaBackward2; }
 
+// The layers' kernels of one kind run one after another and the trainer reads what each
+// writes before the next runs, so they can share input and output surfaces, as the dynamic
+// pipeline's single kernel of each kind does (the static pipeline's peak memory bar).
+Expected<std::unique_ptr<Kernel>> share_surfaces(std::unique_ptr<Kernel> k, const Kernel& first) {
+  for (size_t i = 0; i < k->num_inputs(); ++i) ANE_RETURN_IF_ERROR(k->bind_input(i, first.input(i)));
+  for (size_t i = 0; i < k->num_outputs(); ++i) ANE_RETURN_IF_ERROR(k->bind_output(i, first.output(i)));
+  return k;
+}
+
 }  // namespace
 
 Expected<models::KernelProgram> generate_layer_kernel(models::KernelGenerator& gen, LayerKernel kind,
@@ -76,6 +85,7 @@ Status KernelSet::compile_all(const ModelWeights* baked) {
       ANE_ASSIGN_OR_RETURN(models::KernelProgram p, generate_layer_kernel(gen, kind, source, baked ? &views : nullptr));
       layouts_[ki] = p.layout();
       auto k = models::compile_kernel(engine_, std::move(p), arena_);
+      if (k.ok() && l > 0) k = share_surfaces(std::move(k).value(), *kernels_[ki].front());
       if (!k.ok()) {
         compile_ms_ += timer.ms();
         return k.error();

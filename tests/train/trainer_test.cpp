@@ -177,6 +177,27 @@ TEST(Trainer, PipelinesAgreeClosely) {
   EXPECT_GT((*sta)->times().compile, 0.0);
 }
 
+// The static pipeline compiles a kernel of each kind per layer; they run one after another,
+// so they share their input and output surfaces (the pipeline's peak memory). The losses
+// above are computed on such kernels.
+TEST(Trainer, StaticKernelsOfAKindShareTheirSurfaces) {
+  const ModelConfig c = tiny_config();
+  Pair p = random_pair(c, 13);
+  auto e = engine();
+  auto t = Trainer::create(*e, p.w, options_for(Settings{}, Pipeline::kStatic));
+  ASSERT_TRUE(t.ok()) << t.error().to_string();
+  ASSERT_GT(c.n_layers, 1);
+  for (LayerKernel kind : kLayerKernels) {
+    Kernel* first = (*t)->kernels().get(kind, 0).value();
+    for (int l = 1; l < c.n_layers; ++l) {
+      Kernel* k = (*t)->kernels().get(kind, l).value();
+      if (k == first) continue;  // a weight-free kernel serves every layer
+      for (size_t i = 0; i < k->num_inputs(); ++i) EXPECT_EQ(k->input(i), first->input(i)) << "layer " << l;
+      for (size_t i = 0; i < k->num_outputs(); ++i) EXPECT_EQ(k->output(i), first->output(i)) << "layer " << l;
+    }
+  }
+}
+
 TEST(Trainer, OverflowSkipsTheStepAndHalvesTheScale) {
   const ModelConfig c = tiny_config();
   Pair p = random_pair(c, 14);
