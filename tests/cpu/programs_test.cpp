@@ -209,6 +209,13 @@ TEST(CpuPrograms, GemmsAndElementwiseOpsReadFp16InputsWithoutConversion) {
   EXPECT_EQ(stats_of(fn).unconverted_input_elements, 30 + 24);  // x and w; v is converted
 }
 
+// A constant of random values (weights()) in `dtype`.
+Value* random_constant(Builder& b, DType dtype, const std::string& name, std::vector<int64_t> shape, unsigned seed) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return b.const_tensor(name, mil::Constant::float_tensor(dtype, std::move(shape), weights(static_cast<size_t>(n), seed)));
+}
+
 // A baked fp16 weight that only a GEMM or an elementwise op reads is kept as fp16 (2 bytes a
 // value, read while packing or tile by tile); one that a reduction reads too is converted to
 // fp32, as fp32 constants always are.
@@ -216,9 +223,7 @@ TEST(CpuPrograms, Fp16ConstantsReadOnlyAsFp16StayFp16) {
   auto program = [](DType dtype) {
     Builder b;
     auto constant = [&](const std::string& name, std::vector<int64_t> shape, unsigned seed) {
-      int64_t n = 1;
-      for (int64_t d : shape) n *= d;
-      return b.const_tensor(name, mil::Constant::float_tensor(dtype, std::move(shape), weights(static_cast<size_t>(n), seed)));
+      return random_constant(b, dtype, name, std::move(shape), seed);
     };
     Value* x = b.input("x", {dtype, {1, 6, 1, 5}});
     b.output(b.conv(x, constant("w", {4, 6, 1, 1}, 21)));     // 24 values, a GEMM reads it
@@ -234,16 +239,14 @@ TEST(CpuPrograms, Fp16ConstantsReadOnlyAsFp16StayFp16) {
 }
 
 // An fp16 weight constant reshaped for its matmul: the view aliases the constant (no folded
-// copy), so the weight is held once, as fp16. A viewed
-// constant that a function output, a folded op or a reduction also reads is held once, as
-// fp32; with views turned off, views of constants are folded.
+// copy), so the weight is held once, as fp16. A viewed constant that a function output, a
+// folded op or a reduction also reads is held once, as fp32; with views turned off, views of
+// constants are folded.
 TEST(CpuPrograms, ViewsOfConstantsAliasThem) {
   auto program = [](DType dtype, bool shared) {
     Builder b;
     auto constant = [&](const std::string& name, std::vector<int64_t> shape, unsigned seed) {
-      int64_t n = 1;
-      for (int64_t d : shape) n *= d;
-      return b.const_tensor(name, mil::Constant::float_tensor(dtype, std::move(shape), weights(static_cast<size_t>(n), seed)));
+      return random_constant(b, dtype, name, std::move(shape), seed);
     };
     Value* x = b.input("x", {dtype, {1, 6, 1, 5}});
     Value* w = b.reshape(constant("w", {1, 4, 1, 6}, 31), {4, 6});  // 24 values
