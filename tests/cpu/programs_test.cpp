@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
+#include <span>
 #include <new>
 
 #include "differential.h"
@@ -272,6 +274,28 @@ TEST(CpuPrograms, ViewsOfConstantsAliasThem) {
     EXPECT_EQ(folded.constant_bytes - f.constant_bytes, views * 24 * 4) << shared;
     EXPECT_EQ(folded.folded_ops, f.folded_ops + views) << shared;
   }
+}
+
+// fp32 inputs and outputs are copied in chunks the threads share: every value lands where it
+// belongs, in buffers of several chunks that are not float-aligned.
+TEST(CpuPrograms, Fp32InputsAndOutputsArriveWhole) {
+  constexpr int64_t n = 3 * 65536 + 7;
+  Builder b;
+  Value* x = b.input("x", {DType::kFp32, {1, n, 1, 1}});
+  b.output(b.mul(x, 2.0));  // exact in fp32
+  auto p = finish(b);
+  auto exe = make_cpu_backend()->compile(*p->functions[0], {Precision::kFp32, 2});
+  ASSERT_TRUE(exe.ok()) << exe.error().to_string();
+  const std::vector<float> values = weights(static_cast<size_t>(n), 41, 100.0f);
+  const size_t bytes = values.size() * sizeof(float);
+  std::vector<uint8_t> in(bytes + 1), out(bytes + 1);  // one byte in: misaligned
+  std::memcpy(in.data() + 1, values.data(), bytes);
+  const std::vector<std::span<const uint8_t>> ins{{in.data() + 1, bytes}};
+  const std::vector<std::span<uint8_t>> outs{{out.data() + 1, bytes}};
+  ASSERT_TRUE((*exe)->run({ins, outs}).ok());
+  std::vector<float> got(values.size());
+  std::memcpy(got.data(), out.data() + 1, bytes);
+  for (size_t i = 0; i < values.size(); ++i) ASSERT_EQ(got[i], 2.0f * values[i]) << "element " << i;
 }
 
 // SiLU's backward as the ffn_backward kernel writes it: a DAG of elementwise ops (results

@@ -203,7 +203,10 @@ class CpuExecutable final : public Executable {
         float* dst = b.data;
         parallel_chunks(static_cast<size_t>(b.n), [&](size_t lo, size_t hi) { halves_to_floats(dst + lo, src + lo, hi - lo); });
       } else if (b.dtype == mil::DType::kFp32) {
-        std::memcpy(b.data, bytes.data(), bytes.size());
+        // Byte copies: the caller's buffer need not be float-aligned.
+        parallel_chunks(static_cast<size_t>(b.n), [&](size_t lo, size_t hi) {
+          std::memcpy(b.data + lo, bytes.data() + lo * sizeof(float), (hi - lo) * sizeof(float));
+        });
       } else {
         ANE_RETURN_IF_ERROR(ref::decode(bytes, b.dtype, b.staging));
         for (int64_t k = 0; k < b.n; ++k) b.data[k] = static_cast<float>(b.staging[static_cast<size_t>(k)]);
@@ -224,7 +227,9 @@ class CpuExecutable final : public Executable {
         const float* src = b.data;
         parallel_chunks(static_cast<size_t>(b.n), [&](size_t lo, size_t hi) { floats_to_halves(dst + lo, src + lo, hi - lo); });
       } else if (b.dtype == mil::DType::kFp32) {
-        std::memcpy(bytes.data(), b.data, bytes.size());
+        parallel_chunks(static_cast<size_t>(b.n), [&](size_t lo, size_t hi) {
+          std::memcpy(bytes.data() + lo * sizeof(float), b.data + lo, (hi - lo) * sizeof(float));
+        });
       } else {
         for (int64_t k = 0; k < b.n; ++k) b.staging[static_cast<size_t>(k)] = b.data[k];
         ANE_RETURN_IF_ERROR(ref::encode(b.staging, b.dtype, bytes));
