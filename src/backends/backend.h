@@ -29,6 +29,10 @@ struct CompileOptions {
   // When set, the function keeps its intermediates in this arena (if they fit) instead of
   // its own, and each run holds the arena's lock: functions sharing one run in turn.
   std::shared_ptr<SharedArena> shared_arena = nullptr;
+  // The function (its IR and its constants' bytes) stays alive and unchanged for as long as
+  // the executable: a backend may then read constants where they lie instead of copying
+  // them. The Engine sets it, and its kernels keep their program.
+  bool function_outlives_executable = false;
 };
 
 // Byte views of a kernel's surfaces, in function parameter / return order. Each view is

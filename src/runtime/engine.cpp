@@ -90,7 +90,7 @@ Expected<std::unique_ptr<Kernel>> Engine::compile(std::string_view mil_text, con
                                                   std::optional<CompileOptions> options) {
   ANE_RETURN_IF_ERROR(reserve_compile());
   auto program = mil::parse_program(mil_text, "<mil>");
-  auto kernel = program.ok() ? build_kernel(**program, weights, input_sizes, output_sizes, function, options)
+  auto kernel = program.ok() ? build_kernel(std::move(*program), weights, input_sizes, output_sizes, function, options)
                              : Expected<std::unique_ptr<Kernel>>(program.error());
   if (!kernel.ok()) release_compile();
   return kernel;
@@ -104,12 +104,12 @@ Expected<std::unique_ptr<Kernel>> Engine::compile_program(std::unique_ptr<mil::P
                                                           std::optional<CompileOptions> options) {
   if (!program) return invalid_argument("compile_program: null program");
   ANE_RETURN_IF_ERROR(reserve_compile());
-  auto kernel = build_kernel(*program, weights, input_sizes, output_sizes, function, options);
+  auto kernel = build_kernel(std::move(program), weights, input_sizes, output_sizes, function, options);
   if (!kernel.ok()) release_compile();
   return kernel;
 }
 
-Expected<std::unique_ptr<Kernel>> Engine::build_kernel(mil::Program& program, const WeightMap& weights,
+Expected<std::unique_ptr<Kernel>> Engine::build_kernel(std::unique_ptr<mil::Program> program, const WeightMap& weights,
                                                        std::span<const size_t> input_sizes,
                                                        std::span<const size_t> output_sizes,
                                                        std::string_view function,
@@ -119,15 +119,17 @@ Expected<std::unique_ptr<Kernel>> Engine::build_kernel(mil::Program& program, co
   copts.threads = options_.threads;
   if (options) copts = *options;
   if (copts.threads < 0) return invalid_argument("threads must be >= 0 (0 = physical cores), got " + std::to_string(copts.threads));
-  const mil::Function* fn = program.find_function(function);
+  copts.function_outlives_executable = true;  // the kernel keeps the program
+  const mil::Function* fn = program->find_function(function);
   if (fn == nullptr) {
-    return invalid_argument("program '" + program.source_name + "' has no function '" + std::string(function) + "'");
+    return invalid_argument("program '" + program->source_name + "' has no function '" + std::string(function) + "'");
   }
-  ANE_RETURN_IF_ERROR(mil::verify(program));
-  ANE_RETURN_IF_ERROR(mil::resolve_weights(program, weights));
+  ANE_RETURN_IF_ERROR(mil::verify(*program));
+  ANE_RETURN_IF_ERROR(mil::resolve_weights(*program, weights));
   ANE_RETURN_IF_ERROR(check_io_sizes(*fn, input_sizes, output_sizes));
   ANE_ASSIGN_OR_RETURN(std::unique_ptr<Executable> exe, backend_->compile(*fn, copts));
-  return std::make_unique<Kernel>(fn->name, std::move(exe), types_of(fn->inputs), types_of(fn->outputs), copts);
+  return std::make_unique<Kernel>(fn->name, std::move(exe), types_of(fn->inputs), types_of(fn->outputs), copts,
+                                  std::move(program));
 }
 
 }  // namespace ane

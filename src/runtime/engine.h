@@ -75,7 +75,7 @@ class Engine {
   Status reserve_compile();
   void release_compile();
 
-  Expected<std::unique_ptr<Kernel>> build_kernel(mil::Program& program, const WeightMap& weights,
+  Expected<std::unique_ptr<Kernel>> build_kernel(std::unique_ptr<mil::Program> program, const WeightMap& weights,
                                                  std::span<const size_t> input_sizes,
                                                  std::span<const size_t> output_sizes, std::string_view function,
                                                  const std::optional<CompileOptions>& options);

@@ -33,8 +33,10 @@ std::vector<std::shared_ptr<Surface>> make_surfaces(const std::vector<mil::Tenso
 }  // namespace
 
 Kernel::Kernel(std::string name, std::unique_ptr<Executable> exe, const std::vector<mil::TensorType>& input_types,
-               const std::vector<mil::TensorType>& output_types, CompileOptions options)
+               const std::vector<mil::TensorType>& output_types, CompileOptions options,
+               std::unique_ptr<const mil::Program> program)
     : name_(std::move(name)),
+      program_(std::move(program)),
       exe_(std::move(exe)),
       options_(options),
       inputs_(make_surfaces(input_types)),

@@ -26,10 +26,13 @@ namespace ane {
 
 class Kernel {
  public:
-  // Made by Engine::compile: takes ownership of `exe`; surfaces are created zero-filled,
-  // one per type. `options` records what `exe` was compiled with.
+  // Made by Engine::compile: takes ownership of `exe` and of the `program` it was compiled
+  // from (kept for as long as `exe`, which may read its constants in place; may be null);
+  // surfaces are created zero-filled, one per type. `options` records what `exe` was
+  // compiled with.
   Kernel(std::string name, std::unique_ptr<Executable> exe, const std::vector<mil::TensorType>& input_types,
-         const std::vector<mil::TensorType>& output_types, CompileOptions options = {});
+         const std::vector<mil::TensorType>& output_types, CompileOptions options = {},
+         std::unique_ptr<const mil::Program> program = nullptr);
   Kernel(const Kernel&) = delete;
   Kernel& operator=(const Kernel&) = delete;
 
@@ -85,6 +88,7 @@ class Kernel {
   Status check_index(size_t idx, size_t count, const char* what) const;
 
   std::string name_;
+  std::unique_ptr<const mil::Program> program_;  // before exe_: destroyed after it
   std::unique_ptr<Executable> exe_;
   CompileOptions options_;
   std::vector<std::shared_ptr<Surface>> inputs_;

@@ -39,7 +39,9 @@ struct Root {
   int parent = -1;          // a concat tap lives inside its concat's root
   int64_t offset_in_parent = 0;
   AlignedBuffer constant;   // is_const: elems floats, or elems halves when `halves` is set
-  const half_bits* halves = nullptr;  // an fp16 constant kept as fp16: only readers of fp16 read it
+  // An fp16 constant kept as fp16 (only readers of fp16 read it): in `constant`, or in the
+  // IR's bytes when the function outlives the executable.
+  const half_bits* halves = nullptr;
   size_t arena_offset = 0;  // bytes
 };
 
@@ -371,9 +373,13 @@ class PlanCompiler final : public LowerCtx {
     root.is_const = true;
     // Through views only where they alias (place_outputs); a folded view reads fp32.
     if (c.type.dtype == mil::DType::kFp16 && every_reader(graph_.canonical(v), bo_.views_and_taps, reads_halves)) {
-      root.constant = AlignedBuffer(c.data.size());
-      std::memcpy(root.constant.data(), c.data.data(), c.data.size());
-      root.halves = root.constant.as<half_bits>();
+      if (co_.function_outlives_executable) {  // read where it lies (a baked weight: no copy)
+        root.halves = reinterpret_cast<const half_bits*>(c.data.data());
+      } else {
+        root.constant = AlignedBuffer(c.data.size());
+        std::memcpy(root.constant.data(), c.data.data(), c.data.size());
+        root.halves = root.constant.as<half_bits>();
+      }
       exe_.info.constant_bytes += c.data.size();
       loc_[v] = {r, 0};
       return {};
