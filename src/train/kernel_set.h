@@ -61,7 +61,8 @@ models::WeightViews layer_views(const ModelWeights& w, int layer);
 
 class KernelSet {
  public:
-  // `pool` (optional, outliving the set) converts streamed weights in parallel.
+  // `pool` (optional, outliving the set) converts streamed weights in parallel and compiles
+  // the static pipeline's layers; it must be idle when load_weights() is called.
   static Expected<std::unique_ptr<KernelSet>> create(Engine& engine, const ModelConfig& config, Pipeline pipeline,
                                                      ThreadPool* pool = nullptr);
 
