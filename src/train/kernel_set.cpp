@@ -1,6 +1,5 @@
 #include "train/kernel_set.h"
 
-#include <algorithm>
 #include <utility>
 
 #include "core/timer.h"
@@ -73,49 +72,29 @@ Expected<std::unique_ptr<KernelSet>> KernelSet::create(Engine& engine, const Mod
 }
 
 Status KernelSet::compile_all(const ModelWeights* baked) {
+  models::KernelGenerator gen(config_);
   const int layers = baked ? config_.n_layers : 1;
-  const models::WeightSource source = baked ? models::WeightSource::kBaked : models::WeightSource::kStreamed;
   const Timer timer;
-  // Layer l's kernel of one kind (its weights converted into the program's blob, then
-  // compiled); every layer after the first shares the first one's surfaces.
-  auto compile_layer = [&](models::KernelGenerator& gen, LayerKernel kind, int l) -> Status {
-    const size_t ki = static_cast<size_t>(kind);
-    const models::WeightViews views = baked ? layer_views(*baked, l) : models::WeightViews{};
-    ANE_ASSIGN_OR_RETURN(models::KernelProgram p, generate_layer_kernel(gen, kind, source, baked ? &views : nullptr));
-    if (l == 0) layouts_[ki] = p.layout();
-    auto k = models::compile_kernel(engine_, std::move(p), arena_);
-    if (k.ok() && l > 0) k = share_surfaces(std::move(k).value(), *kernels_[ki].front());
-    if (!k.ok()) return k.error();
-    kernels_[ki][static_cast<size_t>(l)] = std::move(k).value();
-    return {};
-  };
-  Status status;
   for (LayerKernel kind : kLayerKernels) {
     const size_t ki = static_cast<size_t>(kind);
     if (baked && !has_weights(kind)) continue;
     kernels_[ki].clear();  // free the old kernels before compiling their replacements
-    kernels_[ki].resize(static_cast<size_t>(layers));
-    models::KernelGenerator gen(config_);
-    if (status = compile_layer(gen, kind, 0); !status.ok()) break;
-    // The other layers' kernels are independent: the pool's threads compile them (the engine
-    // counts compiles under a lock), each with a generator of its own.
-    std::vector<Status> results(static_cast<size_t>(layers));
-    parallel_for(pool_, static_cast<size_t>(layers - 1), 1, [&](size_t begin, size_t end) {
-      models::KernelGenerator own(config_);
-      for (size_t i = begin; i < end; ++i) results[i + 1] = compile_layer(own, kind, static_cast<int>(i + 1));
-    });
-    for (const Status& r : results) {
-      if (!r.ok() && status.ok()) status = r;
-    }
-    if (!status.ok()) break;
-  }
-  if (!status.ok()) {  // a kind compiled in part is no kind: get() then reports it unloaded
-    for (auto& kind_kernels : kernels_) {
-      if (std::any_of(kind_kernels.begin(), kind_kernels.end(), [](const auto& k) { return k == nullptr; })) kind_kernels.clear();
+    for (int l = 0; l < layers; ++l) {
+      const models::WeightViews views = baked ? layer_views(*baked, l) : models::WeightViews{};
+      const models::WeightSource source = baked ? models::WeightSource::kBaked : models::WeightSource::kStreamed;
+      ANE_ASSIGN_OR_RETURN(models::KernelProgram p, generate_layer_kernel(gen, kind, source, baked ? &views : nullptr));
+      layouts_[ki] = p.layout();
+      auto k = models::compile_kernel(engine_, std::move(p), arena_);
+      if (k.ok() && l > 0) k = share_surfaces(std::move(k).value(), *kernels_[ki].front());
+      if (!k.ok()) {
+        compile_ms_ += timer.ms();
+        return k.error();
+      }
+      kernels_[ki].push_back(std::move(k).value());
     }
   }
   compile_ms_ += timer.ms();
-  return status;
+  return {};
 }
 
 Status KernelSet::load_weights(const ModelWeights& weights, bool halves_current) {

@@ -61,8 +61,7 @@ models::WeightViews layer_views(const ModelWeights& w, int layer);
 
 class KernelSet {
  public:
-  // `pool` (optional, outliving the set) converts streamed weights in parallel and compiles
-  // the static pipeline's layers; it must be idle when load_weights() is called.
+  // `pool` (optional, outliving the set) converts streamed weights in parallel.
   static Expected<std::unique_ptr<KernelSet>> create(Engine& engine, const ModelConfig& config, Pipeline pipeline,
                                                      ThreadPool* pool = nullptr);
 

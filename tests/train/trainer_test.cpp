@@ -163,7 +163,7 @@ TEST(Trainer, ResidualScalingMatchesTheReference) {
       << "the scale must change the loss, or this test checks nothing";
 }
 
-// Five layers: the static pipeline compiles layers 1-4 of each kind on the pool's two threads.
+// Two layers and five: every static layer after the first shares the first one's surfaces.
 TEST(Trainer, PipelinesAgreeClosely) {
   for (int layers : {2, 5}) {
     ModelConfig c = tiny_config();
@@ -186,7 +186,7 @@ TEST(Trainer, PipelinesAgreeClosely) {
 // above are computed on such kernels.
 TEST(Trainer, StaticKernelsOfAKindShareTheirSurfaces) {
   ModelConfig c = tiny_config();
-  c.n_layers = 5;  // layers 1-4 compiled by two threads
+  c.n_layers = 5;
   Pair p = random_pair(c, 13);
   auto e = engine();
   auto t = Trainer::create(*e, p.w, options_for(Settings{}, Pipeline::kStatic));
