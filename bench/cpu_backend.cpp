@@ -20,10 +20,14 @@
 //                                 target < 1 s
 //   BM_ParallelForRoundTrip       one parallel_for over two threads with no work: the cost a
 //                                 kernel step pays for waking the pool
+//   BM_FmaPeak/threads:N          12 independent chains of 8-wide AVX2 FMAs on N threads: the
+//                                 machine's FMA peak, the ceiling of every GEMM (GFLOP/s of
+//                                 the N threads together)
 //
 //   build/bench/bench_cpu_backend --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 #include <blis.h>
+#include <immintrin.h>
 
 #include <algorithm>
 #include <atomic>
@@ -319,6 +323,36 @@ void BM_RunLayer(benchmark::State& state) {
   }
   state.counters["arena_MiB"] = static_cast<double>(r.exe->stats().arena_bytes) / (1 << 20);
 }
+
+#if defined(__x86_64__)
+// 12 chains so that the two FMA pipes' latency (4 cycles) is covered; 192 FLOP an iteration.
+__attribute__((target("avx2,fma"), noipa)) float fma_chains(int64_t iterations) {
+  __m256 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(1.0f + 1e-3f * static_cast<float>(i));
+  const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+  for (int64_t it = 0; it < iterations; ++it) {
+    for (int i = 0; i < 12; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+  }
+  float sum = 0;
+  for (int i = 0; i < 12; ++i) sum += _mm256_cvtss_f32(acc[i]);
+  return sum;
+}
+
+void BM_FmaPeak(benchmark::State& state) {
+  if (!ane::cpu_features().fma) return state.SkipWithError("no FMA on this CPU");
+  constexpr int64_t kIterations = 1 << 20;
+  for (auto _ : state) {
+    int64_t iterations = kIterations;
+    benchmark::DoNotOptimize(iterations);  // so that no call is hoisted out of the loop
+    benchmark::DoNotOptimize(fma_chains(iterations));
+  }
+  // Google Benchmark sums a counter over the threads and divides a rate by the time one
+  // thread's iterations took: kAvgThreads makes it the machine's total.
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      192.0 * kIterations, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kAvgThreads);
+}
+BENCHMARK(BM_FmaPeak)->Threads(1)->Threads(2)->UseRealTime();
+#endif
 
 void BM_ParallelForRoundTrip(benchmark::State& state) {
   ane::ThreadPool pool(2);

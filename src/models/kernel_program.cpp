@@ -78,9 +78,7 @@ Expected<std::unique_ptr<Kernel>> compile_kernel(Engine& engine, KernelProgram&&
   for (const auto& t : kernel.inputs) in.push_back(t.num_bytes());
   for (const auto& t : kernel.outputs) out.push_back(t.num_bytes());
   const WeightMap weights = kernel.weight_map();
-  CompileOptions options;
-  options.precision = engine.options().precision;
-  options.threads = engine.options().threads;
+  CompileOptions options = engine.default_compile_options();
   options.shared_arena = std::move(shared_arena);
   auto k = engine.compile_program(std::move(kernel.program), weights, in, out, "main", options);
   if (!k.ok()) return k.error().with_context("compiling kernel '" + kernel.name + "'");

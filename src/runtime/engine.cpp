@@ -114,10 +114,7 @@ Expected<std::unique_ptr<Kernel>> Engine::build_kernel(std::unique_ptr<mil::Prog
                                                        std::span<const size_t> output_sizes,
                                                        std::string_view function,
                                                        const std::optional<CompileOptions>& options) {
-  CompileOptions copts;
-  copts.precision = options_.precision;
-  copts.threads = options_.threads;
-  if (options) copts = *options;
+  CompileOptions copts = options ? *options : default_compile_options();
   if (copts.threads < 0) return invalid_argument("threads must be >= 0 (0 = physical cores), got " + std::to_string(copts.threads));
   copts.function_outlives_executable = true;  // the kernel keeps the program
   const mil::Function* fn = program->find_function(function);

@@ -66,6 +66,8 @@ class Engine {
 
   int compile_count() const;
   void reset_compile_count();
+  // What a compile without its own options uses: the EngineOptions' precision and threads.
+  CompileOptions default_compile_options() const { return {options_.precision, options_.threads}; }
   const EngineOptions& options() const { return options_; }
 
  private:

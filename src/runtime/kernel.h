@@ -5,8 +5,9 @@
 // Threads: distinct kernels may run concurrently from different threads, also when they
 // share surfaces (run() locks each surface: inputs shared, outputs exclusive, in address
 // order), unless they were compiled with one shared arena (CompileOptions::shared_arena):
-// then a run waits for the other kernels' runs. One kernel is not re-entrant: a run() that overlaps another run() of the same
-// kernel returns an error rather than waiting. The other methods wait for a run to end.
+// then a run waits for the other kernels' runs. One kernel is not re-entrant: a run() that
+// overlaps another run() of the same kernel returns an error rather than waiting. The other
+// methods wait for a run to end.
 #pragma once
 
 #include <atomic>

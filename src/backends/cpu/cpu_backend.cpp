@@ -38,7 +38,7 @@ struct Root {
   int first = 0, last = 0;  // step times: inputs 0, op i at i + 1, outputs read at N + 1
   int parent = -1;          // a concat tap lives inside its concat's root
   int64_t offset_in_parent = 0;
-  AlignedBuffer constant;   // is_const: elems floats, or elems halves when `halves` is set
+  AlignedBuffer constant;   // is_const: elems floats, or elems halves when `halves` points here
   // An fp16 constant kept as fp16 (only readers of fp16 read it): in `constant`, or in the
   // IR's bytes when the function outlives the executable.
   const half_bits* halves = nullptr;
@@ -179,6 +179,16 @@ class CpuExecutable final : public Executable {
     runtime.pool.parallel_for(n, kGrain, fn);
   }
 
+  // `floats` fp32 values, copied by the pool's threads; byte copies, as the caller's buffer
+  // need not be float-aligned.
+  void parallel_copy(void* dst, const void* src, int64_t floats) {
+    auto* d = static_cast<uint8_t*>(dst);
+    const auto* s = static_cast<const uint8_t*>(src);
+    parallel_chunks(static_cast<size_t>(floats), [&](size_t lo, size_t hi) {
+      std::memcpy(d + lo * sizeof(float), s + lo * sizeof(float), (hi - lo) * sizeof(float));
+    });
+  }
+
   Status read_inputs(const IoBuffers& io) {
     if (io.inputs.size() != inputs.size() || io.outputs.size() != outputs.size()) {
       return invalid_argument("cpu executable: expected " + std::to_string(inputs.size()) + " inputs and " +
@@ -205,10 +215,7 @@ class CpuExecutable final : public Executable {
         float* dst = b.data;
         parallel_chunks(static_cast<size_t>(b.n), [&](size_t lo, size_t hi) { halves_to_floats(dst + lo, src + lo, hi - lo); });
       } else if (b.dtype == mil::DType::kFp32) {
-        // Byte copies: the caller's buffer need not be float-aligned.
-        parallel_chunks(static_cast<size_t>(b.n), [&](size_t lo, size_t hi) {
-          std::memcpy(b.data + lo, bytes.data() + lo * sizeof(float), (hi - lo) * sizeof(float));
-        });
+        parallel_copy(b.data, bytes.data(), b.n);
       } else {
         ANE_RETURN_IF_ERROR(ref::decode(bytes, b.dtype, b.staging));
         for (int64_t k = 0; k < b.n; ++k) b.data[k] = static_cast<float>(b.staging[static_cast<size_t>(k)]);
@@ -229,9 +236,7 @@ class CpuExecutable final : public Executable {
         const float* src = b.data;
         parallel_chunks(static_cast<size_t>(b.n), [&](size_t lo, size_t hi) { floats_to_halves(dst + lo, src + lo, hi - lo); });
       } else if (b.dtype == mil::DType::kFp32) {
-        parallel_chunks(static_cast<size_t>(b.n), [&](size_t lo, size_t hi) {
-          std::memcpy(bytes.data() + lo * sizeof(float), b.data + lo, (hi - lo) * sizeof(float));
-        });
+        parallel_copy(bytes.data(), b.data, b.n);
       } else {
         for (int64_t k = 0; k < b.n; ++k) b.staging[static_cast<size_t>(k)] = b.data[k];
         ANE_RETURN_IF_ERROR(ref::encode(b.staging, b.dtype, bytes));
