@@ -2,14 +2,16 @@
 //   BM_RawGemm vs BM_EngineConv   a 1x1 conv through a compiled plan vs the bare BLIS call
 //                                 (same shape, same threads); target >= 90%
 //   BM_Chain fused vs unfused     6 elementwise ops, cache-resident and not; target >= 2x
-//   BM_Sgemm/shape/{0,1,2,3}      the training step's GEMM shapes: cpu::sgemm (BLIS's
-//                                 micro-kernel, our packing and threads) / bli_sgemm_ex with
-//                                 BLIS's own threads / cpu::sgemm with A in fp16 / cpu::sgemm
-//                                 also returning the sum of c's squares (the gradient norm) /
-//                                 cpu::sgemm with A in fp16 and cold (out of cache, as a
-//                                 step's weights are)
+//   BM_Sgemm/shape/{0,1,2,3,4,5}  the training step's GEMM shapes: cpu::sgemm (the best
+//                                 micro-kernel for this CPU, our packing and threads) /
+//                                 bli_sgemm_ex with BLIS's own threads / cpu::sgemm with A in
+//                                 fp16 / cpu::sgemm also returning the sum of c's squares (the
+//                                 gradient norm) / cpu::sgemm with A in fp16 and cold (out of
+//                                 cache, as a step's weights are) / cpu::sgemm with BLIS's
+//                                 micro-kernel (5 against 0: our AVX-512 kernel's gain, where
+//                                 the CPU has AVX-512)
 //   BM_PackPanels/panel/layout    packing a 768 x 768 fp16 weight into the micro-kernel's
-//                                 6- or 16-row panels (one thread), its rows read along k
+//                                 6-, 12-, 16- or 32-row panels (one thread), its rows read along k
 //                                 (layout 0, W) or across (1, W^T): ns per packed value
 //   BM_SoftmaxColumns             the classifier's softmax over a 32000-row vocabulary, 256
 //                                 positions: GB/s over x read and y written once
@@ -154,7 +156,9 @@ void BM_Sgemm(benchmark::State& state) {
       const ane::cpu::MatrixRef am = halves ? ane::cpu::MatrixRef{nullptr, a_rs, a_cs, halves}
                                             : ane::cpu::MatrixRef{a.data(), a_rs, a_cs};
       double squares = 0;
-      ane::cpu::sgemm(am, {b.data(), b_rs, b_cs}, c.data(), s.n, s.m, s.n, s.k, 0.0f, &pool, {{}, impl == 3 ? &squares : nullptr});
+      const auto kernel = impl == 5 ? ane::cpu::GemmKernel::kBlis : ane::cpu::GemmKernel::kBest;
+      ane::cpu::sgemm(am, {b.data(), b_rs, b_cs}, c.data(), s.n, s.m, s.n, s.k, 0.0f, &pool,
+                      {{}, impl == 3 ? &squares : nullptr, kernel});
       benchmark::DoNotOptimize(squares);
     }
     benchmark::DoNotOptimize(c.data());
@@ -373,13 +377,13 @@ BENCHMARK(BM_EngineConv)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->
 // [1, 768, 1, 256] fits in L2/L3; [1, 2048, 1, 4096] (32 MiB a tensor) does not.
 BENCHMARK(BM_Chain)->Args({0, 768, 256})->Args({1, 768, 256})->Args({0, 2048, 4096})->Args({1, 2048, 4096})
     ->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(0.5);
-// Interleaved (ours, BLIS, ours with fp16 A) per shape.
+// Interleaved (the six variants above) per shape.
 BENCHMARK(BM_Sgemm)->Apply([](benchmark::internal::Benchmark* b) {
   for (int64_t shape = 0; shape < static_cast<int64_t>(std::size(kStepShapes)); ++shape) {
-    for (int64_t impl = 0; impl < 5; ++impl) b->Args({shape, impl});
+    for (int64_t impl = 0; impl < 6; ++impl) b->Args({shape, impl});
   }
 })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
-BENCHMARK(BM_PackPanels)->Args({6, 0})->Args({6, 1})->Args({16, 0})->Args({16, 1})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_PackPanels)->Args({6, 0})->Args({6, 1})->Args({12, 0})->Args({12, 1})->Args({16, 0})->Args({16, 1})->Args({32, 0})->Args({32, 1})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_AttentionHeads)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_SoftmaxColumns)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CausalAttention)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();

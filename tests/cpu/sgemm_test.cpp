@@ -1,6 +1,7 @@
-// cpu::sgemm (our blocking and packing around BLIS's micro-kernel) against a float64 product:
-// random shapes across the micro-tile and cache-block edges, every transpose, padded row
-// strides, beta 0 (c must not be read) and 1, fp16 operands, 1 to 3 threads. Elements of c
+// cpu::sgemm (our blocking and packing around a micro-kernel) against a float64 product, with
+// each micro-kernel this CPU runs (BLIS's; our AVX-512 one): random shapes across the
+// micro-tile and cache-block edges, every transpose, padded row strides, beta 0 (c must not
+// be read), 1 and 0.5, fp16 operands, 1 to 3 threads. Elements of c
 // outside the product (row padding, after the end) must stay untouched. Triangular operands and
 // a wanted triangle of c (Structure) give, where c is wanted, exactly the full product's bits.
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "backends/cpu/blas.h"
+#include "backends/cpu/kernels.h"
 #include "core/fp16.h"
 
 namespace ane::cpu {
@@ -61,7 +63,15 @@ struct Case {
   int threads;
 };
 
-void check(const Case& c, std::mt19937& rng, const std::string& what) {
+class SgemmKernel : public ::testing::TestWithParam<GemmKernel> {
+ protected:
+  void SetUp() override {
+    if (!gemm_kernel_available(GetParam())) GTEST_SKIP() << "this CPU cannot run the kernel";
+  }
+  GemmOptions options(Structure st = {}, double* squares = nullptr) const { return {st, squares, GetParam()}; }
+};
+
+void check(const Case& c, const GemmOptions& options, std::mt19937& rng, const std::string& what) {
   SCOPED_TRACE(what);
   const Operand a(rng, c.m, c.k, c.ta, c.ha), b(rng, c.k, c.n, c.tb, c.hb);
   const int64_t ldc = c.n + pick(rng, 0, 5);
@@ -73,7 +83,7 @@ void check(const Case& c, std::mt19937& rng, const std::string& what) {
   }
   before = out;
   ThreadPool pool(c.threads);
-  sgemm(a.ref(), b.ref(), out.data(), ldc, c.m, c.n, c.k, c.beta, &pool);
+  sgemm(a.ref(), b.ref(), out.data(), ldc, c.m, c.n, c.k, c.beta, &pool, options);
   for (int64_t i = 0; i < c.m; ++i) {
     for (int64_t j = 0; j < c.n; ++j) {
       double want = 0, scale = 0;
@@ -96,11 +106,12 @@ void check(const Case& c, std::mt19937& rng, const std::string& what) {
   }
 }
 
-TEST(Sgemm, MatchesFloat64OnRandomShapesLayoutsAndThreads) {
+TEST_P(SgemmKernel, MatchesFloat64OnRandomShapesLayoutsAndThreads) {
   std::mt19937 rng(20261126);
   for (int trial = 0; trial < 80; ++trial) {
     Case c;
-    // Mostly around the 6 x 16 micro-tiles; sometimes past a 256-deep k block or a 168-row block.
+    // Mostly around the micro-tiles (6 x 16, 12 x 32); sometimes past a 256-deep k block or a
+    // 144-row block.
     c.m = pick(rng, 0, 3) == 0 ? pick(rng, 150, 400) : pick(rng, 1, 40);
     c.n = pick(rng, 0, 3) == 0 ? pick(rng, 100, 300) : pick(rng, 1, 40);
     c.k = pick(rng, 0, 3) == 0 ? pick(rng, 250, 600) : pick(rng, 1, 70);
@@ -108,18 +119,19 @@ TEST(Sgemm, MatchesFloat64OnRandomShapesLayoutsAndThreads) {
     c.tb = pick(rng, 0, 1) == 1;
     c.ha = pick(rng, 0, 2) == 0;
     c.hb = pick(rng, 0, 2) == 0;
-    c.beta = pick(rng, 0, 1) == 0 ? 0.0f : 1.0f;
+    const float betas[] = {0.0f, 1.0f, 0.5f};
+    c.beta = betas[pick(rng, 0, 2)];
     c.threads = static_cast<int>(pick(rng, 1, 3));
-    check(c, rng,
+    check(c, options(), rng,
           "trial " + std::to_string(trial) + ": " + std::to_string(c.m) + "x" + std::to_string(c.n) + "x" +
               std::to_string(c.k) + (c.ta ? " aT" : "") + (c.tb ? " bT" : "") + (c.ha ? " a16" : "") +
               (c.hb ? " b16" : "") + " beta " + std::to_string(c.beta) + " threads " + std::to_string(c.threads));
   }
 }
 
-TEST(Sgemm, LargeProductSplitOverThreadsMatches) {
+TEST_P(SgemmKernel, LargeProductSplitOverThreadsMatches) {
   std::mt19937 rng(7);
-  for (int threads : {2, 3}) check({301, 275, 530, false, true, false, true, 0.0f, threads}, rng, "large");
+  for (int threads : {2, 3}) check({301, 275, 530, false, true, false, true, 0.0f, threads}, options(), rng, "large");
 }
 
 bool in_triangle(Triangle t, int64_t i, int64_t j) {
@@ -127,8 +139,8 @@ bool in_triangle(Triangle t, int64_t i, int64_t j) {
 }
 
 // A structured product against the same product run without its structure.
-void check_structured(const Structure& st, int64_t s, int64_t other, bool ta, bool tb, float beta, int threads,
-                      std::mt19937& rng, const std::string& what) {
+void check_structured(const Structure& st, GemmKernel kernel, int64_t s, int64_t other, bool ta, bool tb, float beta,
+                      int threads, std::mt19937& rng, const std::string& what) {
   SCOPED_TRACE(what);
   // Square where a triangle needs it: a is s x s when structured (else s x other), and so on.
   const int64_t m = s, k = st.a != Triangle::kFull || st.b != Triangle::kFull ? s : other;
@@ -140,8 +152,8 @@ void check_structured(const Structure& st, int64_t s, int64_t other, bool ta, bo
   const std::vector<float> before = full;
   std::vector<float> skipped = full;
   ThreadPool pool(threads);
-  sgemm(a.ref(), b.ref(), full.data(), n, m, n, k, beta, &pool);
-  sgemm(a.ref(), b.ref(), skipped.data(), n, m, n, k, beta, &pool, {st});
+  sgemm(a.ref(), b.ref(), full.data(), n, m, n, k, beta, &pool, {{}, nullptr, kernel});
+  sgemm(a.ref(), b.ref(), skipped.data(), n, m, n, k, beta, &pool, {st, nullptr, kernel});
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j) {
       const size_t o = static_cast<size_t>(i * n + j);
@@ -154,7 +166,7 @@ void check_structured(const Structure& st, int64_t s, int64_t other, bool ta, bo
   }
 }
 
-TEST(Sgemm, TriangularOperandsAndWantedTriangleGiveTheFullProductsBits) {
+TEST_P(SgemmKernel, TriangularOperandsAndWantedTriangleGiveTheFullProductsBits) {
   std::mt19937 rng(4242);
   const Triangle kinds[] = {Triangle::kFull, Triangle::kLower, Triangle::kUpper};
   int trial = 0;
@@ -168,7 +180,7 @@ TEST(Sgemm, TriangularOperandsAndWantedTriangleGiveTheFullProductsBits) {
           const bool tra = pick(rng, 0, 1) == 1, trb = pick(rng, 0, 1) == 1;
           const float beta = pick(rng, 0, 1) == 0 ? 0.0f : 1.0f;
           const int threads = static_cast<int>(pick(rng, 1, 2));
-          check_structured({ta, tb, tc}, s, pick(rng, 1, 70), tra, trb, beta, threads, rng,
+          check_structured({ta, tb, tc}, GetParam(), s, pick(rng, 1, 70), tra, trb, beta, threads, rng,
                            "trial " + std::to_string(trial) + " s " + std::to_string(s) + " triangles " +
                                std::to_string(int(ta)) + std::to_string(int(tb)) + std::to_string(int(tc)) +
                                (tra ? " aT" : "") + (trb ? " bT" : "") + " beta " + std::to_string(beta));
@@ -180,7 +192,7 @@ TEST(Sgemm, TriangularOperandsAndWantedTriangleGiveTheFullProductsBits) {
 
 // The sum of c's squares that sgemm can return: against float64 over the result, and the
 // same bits whatever the thread count (the trainer's gradient norm relies on both).
-TEST(Sgemm, SumOfSquaresOfTheResult) {
+TEST_P(SgemmKernel, SumOfSquaresOfTheResult) {
   std::mt19937 rng(99);
   for (int trial = 0; trial < 12; ++trial) {
     const int64_t m = pick(rng, 1, 300), n = pick(rng, 1, 200), k = pick(rng, 1, 600);
@@ -194,7 +206,7 @@ TEST(Sgemm, SumOfSquaresOfTheResult) {
       std::vector<float> c = start;
       ThreadPool pool(threads);
       double squares = -1;
-      sgemm(a.ref(), b.ref(), c.data(), n, m, n, k, beta, &pool, {{}, &squares});
+      sgemm(a.ref(), b.ref(), c.data(), n, m, n, k, beta, &pool, options({}, &squares));
       double want = 0;
       for (float x : c) want += static_cast<double>(x) * x;
       EXPECT_NEAR(squares, want, 1e-6 * want);
@@ -213,6 +225,42 @@ TEST(Sgemm, EmptyDepthScalesC) {
   sgemm({&a, 1, 1}, {&b, 1, 1}, c.data(), 2, 2, 2, 0, 0.5f);
   EXPECT_EQ(c, (std::vector<float>{0.5f, 1.0f, 1.5f, 2.0f}));
 }
+
+// Packing, both builds of the kernels, against its definition: dst[p * panel + i] = src(i, p),
+// zeros past the source's rows. Every micro-kernel's width, full and partial panels, the
+// source's rows along k or across it, fp32 and fp16, k off the 4- and 8-wide steps.
+TEST(PackPanel, MatchesItsDefinitionForEveryWidthLayoutAndType) {
+  std::mt19937 rng(31);
+  for (const Kernels* kern : {&kernels(), &portable_kernels()}) {
+    for (int64_t panel : {6, 12, 16, 32}) {
+      for (int trial = 0; trial < 8; ++trial) {
+        const int64_t rows = trial % 2 == 0 ? panel : pick(rng, 1, panel), k = pick(rng, 1, 70);
+        const bool across = trial % 4 >= 2, half = pick(rng, 0, 1) == 1;
+        const Operand x(rng, rows, k, across, half);  // x(i, p)
+        const MatrixRef r = x.ref();
+        PackSource src;
+        src.rs = r.rs;
+        src.cs = r.cs;
+        src.floats = r.data;
+        src.halves = r.halves;
+        std::vector<float> dst(static_cast<size_t>(panel * k), NAN);
+        kern->pack_panel(dst.data(), panel, src, rows, k);
+        for (int64_t p = 0; p < k; ++p) {
+          for (int64_t i = 0; i < panel; ++i) {
+            ASSERT_EQ(dst[static_cast<size_t>(p * panel + i)], i < rows ? x.at(i, p) : 0.0f)
+                << kern->isa << " panel " << panel << " rows " << rows << " k " << k << (across ? " across" : "")
+                << (half ? " fp16" : "") << " at i " << i << ", p " << p;
+          }
+        }
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernels, SgemmKernel, ::testing::Values(GemmKernel::kBlis, GemmKernel::kAvx512),
+                         [](const ::testing::TestParamInfo<GemmKernel>& kernel) {
+                           return kernel.param == GemmKernel::kBlis ? std::string("Blis") : std::string("Avx512");
+                         });
 
 }  // namespace
 }  // namespace ane::cpu

@@ -34,12 +34,19 @@ inline Triangle transposed(Triangle t) {
   return t == Triangle::kLower ? Triangle::kUpper : t == Triangle::kUpper ? Triangle::kLower : t;
 }
 
+// Which micro-kernel computes the product's tiles (micro_kernel.h): the fastest this CPU has,
+// or one named (tests and benchmarks compare them).
+enum class GemmKernel : uint8_t { kBest, kBlis, kAvx512 };
+// False when the CPU cannot run that kernel (kBest and kBlis always run).
+bool gemm_kernel_available(GemmKernel kernel);
+
 struct GemmOptions {
   Structure structure;
   // When set, receives the sum of the squares of c's entries after the product, taken over
   // each chunk of rows as soon as they are final (still in L2), in an order fixed by the
   // shape (not the thread count).
   double* sum_of_squares = nullptr;
+  GemmKernel kernel = GemmKernel::kBest;  // one the CPU lacks runs as kBest
 };
 
 // c[m, n] = a[m, k] b[k, n] + beta * c, c row-major with row stride ldc (beta 0: c is not

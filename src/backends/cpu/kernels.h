@@ -54,7 +54,7 @@ struct Kernels {
   // y[r, i] += bias[r] for a [rows, inner] block.
   void (*add_row_bias)(float* y, const float* bias, int64_t rows, int64_t inner);
   // A GEMM micro-panel: dst[p * panel + i] = src(i, p) for i < rows, p < k, and zeros for
-  // rows <= i < panel (the layout BLIS's micro-kernels read).
+  // rows <= i < panel (the layout the GEMM micro-kernels read, micro_kernel.h).
   void (*pack_panel)(float* dst, int64_t panel, const PackSource& src, int64_t rows, int64_t k);
 };
 

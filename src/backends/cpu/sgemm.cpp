@@ -1,5 +1,5 @@
-// The project's GEMM (blas.h): BLIS's micro-kernel for this CPU under our own blocking,
-// packing and threading (docs/gemm-choice.md).
+// The project's GEMM (blas.h): a micro-kernel (micro_kernel.h: BLIS's for this CPU, or our
+// own AVX-512 one) under our own blocking, packing and threading (docs/gemm-choice.md).
 //
 // Why not bli_sgemm itself: its threads wait for each other by spinning, which collapses on a
 // shared machine, and splitting a product into one single-threaded bli_sgemm call per pool
@@ -8,11 +8,9 @@
 // of A; nobody waits for a fixed share of another thread's work. Packing reads fp16 operands
 // directly (MatrixRef::halves), so an fp16 surface needs no separate conversion pass.
 //
-// Loop order and block sizes are BLIS's (Goto's algorithm): for each KC-deep block of k, each
+// Loop order and block sizes follow BLIS (Goto's algorithm): for each KC-deep block of k, each
 // chunk of A's rows (at most MC) is packed into MR-row micro-panels (kept in L2), and the
 // micro-kernel runs over every NR-column micro-panel of the packed B (one in L1 at a time).
-#include <blis.h>
-
 #include <algorithm>
 #include <atomic>
 #include <memory>
@@ -21,41 +19,17 @@
 
 #include "backends/cpu/blas.h"
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/micro_kernel.h"
 #include "core/aligned_buffer.h"
+#include "core/cpu_features.h"
 
 namespace ane::cpu {
 namespace {
 
-using MicroKernel = void (*)(dim_t m, dim_t n, dim_t k, float* alpha, float* a, float* b, float* beta, float* c,
-                             inc_t rs_c, inc_t cs_c, auxinfo_t* data, cntx_t* cntx);
-
-// The micro-kernel BLIS chose for this CPU and its block sizes (read once; never changes).
-struct Micro {
-  MicroKernel kernel = nullptr;
-  cntx_t* cntx = nullptr;
-  int64_t mr = 0, nr = 0, mc = 0, kc = 0;
-  bool prefers_cols = false;  // the kernel writes column-stored C fastest
-};
-
-const Micro& micro() {
-  static const Micro m = [] {
-    Micro u;
-    u.cntx = bli_gks_query_cntx();
-    u.kernel = reinterpret_cast<MicroKernel>(bli_cntx_get_l3_nat_ukr_dt(BLIS_FLOAT, BLIS_GEMM_UKR, u.cntx));
-    u.mr = bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_MR, u.cntx);
-    u.nr = bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_NR, u.cntx);
-    u.mc = bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_MC, u.cntx);
-    u.kc = bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_KC, u.cntx);
-    u.prefers_cols = bli_cntx_l3_nat_ukr_prefers_cols_dt(BLIS_FLOAT, BLIS_GEMM_UKR, u.cntx);
-    return u;
-  }();
-  return m;
-}
-
 // Grow-only packing buffers, one set per thread that runs GEMMs: packing needs a few hundred
 // KB to a few MB per product, and allocating them per call would page-fault every time.
-// BLIS's micro-kernel loads the next k's row of a panel before its loop ends, so it reads up
-// to 64 bytes past the last panel: the slack keeps that read inside the buffer (a large
+// A micro-kernel may load the next k's row of a panel before its loop ends (BLIS's does), so
+// it reads up to 64 bytes past the last panel: the slack keeps that read inside the buffer (a large
 // buffer ends exactly at the end of its pages).
 float* scratch(AlignedBuffer& buffer, int64_t floats) {
   constexpr int64_t kSlackFloats = 64;
@@ -161,8 +135,7 @@ void scale_tile(float* c, int64_t rs_c, int64_t cs_c, int64_t m, int64_t n, floa
   }
 }
 
-void run(const Product& g, ThreadPool* pool) {
-  const Micro& u = micro();
+void run(const Product& g, const MicroKernel& u, ThreadPool* pool) {
   const Structure& st = g.structure;
   const bool structured = st.any();
   const Kernels& kern = kernels();
@@ -190,17 +163,16 @@ void run(const Product& g, ThreadPool* pool) {
   auto compute = [&](int64_t blk, int64_t r0, int64_t r1) {
     float* packed_a = scratch(t_packed_a, ((u.mc + u.mr - 1) / u.mr) * u.mr * u.kc);
     const int64_t p0 = blk * u.kc, kcb = std::min(u.kc, g.k - p0), rows = r1 - r0;
-    float one = 1.0f, beta = p0 == 0 ? g.beta : 1.0f;
+    const float beta = p0 == 0 ? g.beta : 1.0f;
     for (int64_t ir = 0; ir < rows; ir += u.mr) {
       kern.pack_panel(packed_a + ir * kcb, u.mr, source(g.a, r0 + ir, p0, false), std::min(u.mr, rows - ir), kcb);
     }
-    auxinfo_t aux{};
     const float* b_block = packed_b + p0 * n_padded;
     for (int64_t jp = 0; jp < n_panels; ++jp) {
-      float* bp = const_cast<float*>(b_block + jp * kcb * u.nr);
+      const float* bp = b_block + jp * kcb * u.nr;
       const int64_t j0 = jp * u.nr, nr = std::min(u.nr, g.n - j0);
       for (int64_t ir = 0; ir < rows; ir += u.mr) {
-        float* ap = packed_a + ir * kcb;
+        const float* ap = packed_a + ir * kcb;
         const int64_t i0 = r0 + ir, mr = std::min(u.mr, rows - ir);
         float* c = g.c + i0 * g.rs_c + j0 * g.cs_c;
         int64_t lo = 0, hi = kcb;  // of this k block
@@ -214,9 +186,9 @@ void run(const Product& g, ThreadPool* pool) {
           if (p0 == 0) scale_tile(c, g.rs_c, g.cs_c, mr, nr, g.beta);
         } else {
           const bool last_a = ir + u.mr >= rows;  // the micro-kernel prefetches the next panels
-          bli_auxinfo_set_next_a(last_a ? packed_a : ap + u.mr * kcb, &aux);
-          bli_auxinfo_set_next_b(last_a && jp + 1 < n_panels ? bp + kcb * u.nr : bp, &aux);
-          u.kernel(mr, nr, hi - lo, &one, ap + lo * u.mr, bp + lo * u.nr, &beta, c, g.rs_c, g.cs_c, &aux, u.cntx);
+          const float* next_a = last_a ? packed_a : ap + u.mr * kcb;
+          const float* next_b = last_a && jp + 1 < n_panels ? bp + kcb * u.nr : bp;
+          u.tile(mr, nr, hi - lo, ap + lo * u.mr, bp + lo * u.nr, beta, c, g.rs_c, g.cs_c, next_a, next_b);
         }
       }
     }
@@ -271,11 +243,28 @@ void run(const Product& g, ThreadPool* pool) {
 
 }  // namespace
 
+const MicroKernel* micro_kernel(GemmKernel kind) {
+  const bool avx512 = cpu_features().avx512f;
+  switch (kind) {
+    case GemmKernel::kBest:
+      return avx512 ? &avx512_micro_kernel() : &blis_micro_kernel();
+    case GemmKernel::kBlis:
+      return &blis_micro_kernel();
+    case GemmKernel::kAvx512:
+      return avx512 ? &avx512_micro_kernel() : nullptr;
+  }
+  return nullptr;
+}
+
+bool gemm_kernel_available(GemmKernel kernel) { return micro_kernel(kernel) != nullptr; }
+
 void sgemm(MatrixRef a, MatrixRef b, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, float beta,
            ThreadPool* pool, const GemmOptions& options) {
   if (options.sum_of_squares != nullptr) *options.sum_of_squares = 0;
   if (m <= 0 || n <= 0) return;
   const Structure& st = options.structure;
+  const MicroKernel* u = micro_kernel(options.kernel);
+  if (u == nullptr) u = micro_kernel(GemmKernel::kBest);
   Product g{a, b, c, ldc, 1, m, n, k, beta, st, options.sum_of_squares};
   if (k <= 0) {
     scale_tile(c, ldc, 1, m, n, beta);
@@ -284,11 +273,11 @@ void sgemm(MatrixRef a, MatrixRef b, float* c, int64_t ldc, int64_t m, int64_t n
     }
     return;
   }
-  if (micro().prefers_cols) {  // C^T = B^T A^T: column-stored C^T is C itself
+  if (u->prefers_cols) {  // C^T = B^T A^T: column-stored C^T is C itself
     const Structure t{transposed(st.b), transposed(st.a), transposed(st.c)};
     g = Product{transposed(b), transposed(a), c, 1, ldc, n, m, k, beta, t, options.sum_of_squares};
   }
-  run(g, pool);
+  run(g, *u, pool);
 }
 
 }  // namespace ane::cpu
@@ -296,7 +285,9 @@ void sgemm(MatrixRef a, MatrixRef b, float* c, int64_t ldc, int64_t m, int64_t n
 namespace ane {
 
 std::string cpu_gemm_library() {
-  return std::string("BLIS ") + bli_info_get_version_str() + " micro-kernel, own packing and threads";
+  const cpu::MicroKernel& u = *cpu::micro_kernel(cpu::GemmKernel::kBest);
+  const std::string kernel = u.kind == cpu::GemmKernel::kBlis ? "BLIS " + cpu::blis_version() : std::string("own");
+  return kernel + " " + u.name + " micro-kernel, own packing and threads";
 }
 
 }  // namespace ane
