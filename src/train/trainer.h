@@ -1,7 +1,7 @@
 // The step engine: one model's weights, gradients and Adam state, the fused layer kernels of
 // either pipeline, and the CPU work between them, in the original's step structure:
 //   forward:  embedding (CPU) -> per layer attention and FFN kernels with taps -> final
-//             RMSNorm and classifier (CPU, BLIS) -> cross-entropy (CPU);
+//             RMSNorm and classifier (CPU, sgemm) -> cross-entropy (CPU);
 //   backward: classifier and final-norm gradients (CPU) -> per layer, in reverse, the
 //             ffn_backward, sdpa_backward1/2 and qkv_backward kernels for dx, with the weight
 //             gradients as GEMMs on the taps and RMSNorm backward on the CPU -> embedding;
@@ -30,7 +30,7 @@ namespace ane::train {
 
 struct TrainerOptions {
   Pipeline pipeline = Pipeline::kDynamic;
-  int threads = 0;              // BLIS and CPU ops; 0 = physical cores
+  int threads = 0;              // GEMMs and CPU ops; 0 = physical cores
   LrSchedule schedule;
   AdamWConfig adamw;
   double clip = 1.0;            // max global gradient norm; 0 = no clipping

@@ -1,5 +1,5 @@
 // The fast CPU backend: MIL functions compiled into a plan of fp32 steps over one arena,
-// every pointer bound at compile time. GEMMs (1x1 conv, matmul, linear) run on BLIS and
+// every pointer bound at compile time. GEMMs (1x1 conv, matmul, linear) run on cpu::sgemm and
 // read slices of their operands in place; elementwise ops are fused into groups (small DAGs
 // run tile by tile); constants are converted to fp32 once and ops on constants are folded;
 // dead and duplicate ops are dropped; reshapes and contiguous slices are views and concat

@@ -1,8 +1,8 @@
 // Our AVX-512 micro-kernel: a 12 x 32 tile of C in 24 zmm accumulators, each k step two loads
 // of B's panel, twelve broadcasts of A's and 24 FMAs. On a Zen 4, which runs each 512-bit FMA
-// as two 256-bit halves, it reaches 90-95% of the FMA peak where BLIS's AVX2 6 x 16 kernel
-// reaches about 82%: half the instructions per FLOP, and C's rows prefetched before the loop
-// (docs/gemm-choice.md). Compiled for AVX-512F alone; chosen only on CPUs that have it.
+// as two 256-bit halves, it runs the training step's GEMMs at 90% of the FMA peak where BLIS's
+// AVX2 6 x 16 kernel ran them at 81%: half the instructions per FLOP, and C's rows prefetched
+// before the loop (docs/gemm-choice.md). Compiled for AVX-512F alone; chosen only on CPUs that have it.
 #include <immintrin.h>
 
 #include <cassert>
@@ -67,7 +67,8 @@ void tile_12x32(int64_t mr, int64_t nr, int64_t k, const float* a, const float* 
 }  // namespace
 
 const MicroKernel& avx512_micro_kernel() {
-  // A's block: 144 x 256 floats (144 KB) stays in L2; one B panel (32 KB) is read from L1.
+  // A's block, 144 x 256 floats (144 KB), stays in L2; a B panel is 32 KB, as large as L1,
+  // yet smaller depths were no faster (KC 128 to 512 measured; docs/performance.md, Session 12).
   static constexpr MicroKernel m{GemmKernel::kAvx512, "AVX-512 12x32", tile_12x32, kMr, kNr, 144, 256, false};
   return m;
 }
