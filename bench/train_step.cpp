@@ -4,7 +4,7 @@
 // aims at (step FLOPs / measured sgemm GFLOP/s x 1.3), the same ratio paired step by step
 // with a peak measured right after each step (the machine's speed wanders between the two
 // measurements less than across the whole run), where the time goes, and a per-op profile
-// of each layer kernel.
+// of each layer kernel (medians of five profiled runs).
 //   bench_train_step [config=stories110M] [threads=2] [steps=4] [static|dynamic]
 #include <algorithm>
 #include <cstdio>
@@ -23,6 +23,28 @@
 #include "train/trainer.h"
 
 using namespace ane;
+
+constexpr int kProfileRuns = 5;
+
+// A kernel's per-op profile with each op's time the median of kProfileRuns runs (the ops
+// come in the same order every run). False if profiling fails.
+static bool median_profile(Kernel& kernel, std::vector<StepProfile>& out) {
+  std::vector<std::vector<double>> ms;
+  for (int run = 0; run < kProfileRuns; ++run) {
+    std::vector<StepProfile> prof;
+    if (!kernel.profile(prof).ok()) return false;
+    if (run == 0) {
+      out = prof;
+      ms.resize(prof.size());
+    }
+    for (size_t i = 0; i < std::min(prof.size(), ms.size()); ++i) ms[i].push_back(prof[i].ms);
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    std::nth_element(ms[i].begin(), ms[i].begin() + ms[i].size() / 2, ms[i].end());
+    out[i].ms = ms[i][ms[i].size() / 2];
+  }
+  return true;
+}
 
 // This process's CPU time (user + system) so far, in ms.
 static double cpu_ms() {
@@ -102,12 +124,13 @@ int main(int argc, char** argv) {
               "              compile %.1f ms, weight streaming %.1f ms, surfaces and the rest %.1f ms (of the mean step %.1f ms)\n",
               kernels_ms, classifier_ms, cpu_ms, optimizer_ms, compile_ms, streaming_ms,
               mean_ms - kernels_ms - classifier_ms - cpu_ms - optimizer_ms - compile_ms - streaming_ms, mean_ms);
-  // Where each layer kernel spends its time (layer 0, inputs as the last step left them).
+  // Where each layer kernel spends its time (layer 0, inputs as the last step left them):
+  // each op's median over a few profiled runs, as one run is at the machine's mercy.
   train::KernelSet& kernels = t.kernels();
   for (size_t k = 0; k < train::kLayerKernelCount; ++k) {
     auto kernel = kernels.get(static_cast<train::LayerKernel>(k), 0);
     std::vector<StepProfile> prof;
-    if (!kernel.ok() || !(*kernel)->profile(prof).ok()) continue;
+    if (!kernel.ok() || !median_profile(**kernel, prof)) continue;
     double total = 0, gemm_flops = 0, gemm_ms = 0;
     std::map<std::string, double> by_type;
     for (const StepProfile& p : prof) {
