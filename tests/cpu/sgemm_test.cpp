@@ -227,12 +227,13 @@ TEST(Sgemm, EmptyDepthScalesC) {
 }
 
 // Packing, both builds of the kernels, against its definition: dst[p * panel + i] = src(i, p),
-// zeros past the source's rows. Every micro-kernel's width, full and partial panels, the
-// source's rows along k or across it, fp32 and fp16, k off the 4- and 8-wide steps.
+// zeros past the source's rows. Every micro-kernel's width and one below the register paths,
+// full and partial panels, the source's rows along k or across it, fp32 and fp16, k off the
+// 4- and 8-wide steps.
 TEST(PackPanel, MatchesItsDefinitionForEveryWidthLayoutAndType) {
   std::mt19937 rng(31);
   for (const Kernels* kern : {&kernels(), &portable_kernels()}) {
-    for (int64_t panel : {6, 12, 16, 32}) {
+    for (int64_t panel : {4, 6, 12, 16, 32}) {
       for (int trial = 0; trial < 8; ++trial) {
         const int64_t rows = trial % 2 == 0 ? panel : pick(rng, 1, panel), k = pick(rng, 1, 70);
         const bool across = trial % 4 >= 2, half = pick(rng, 0, 1) == 1;

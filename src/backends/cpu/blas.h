@@ -1,6 +1,6 @@
 // The one fp32 GEMM entry point of the project (a micro-kernel, BLIS's or our own AVX-512 one,
-// under our own packing and threads; docs/gemm-choice.md): the cpu backend's linear ops and the trainer's weight
-// gradients and classifier all call it. Matrices are described by element strides, so a
+// under our own packing and threads; docs/gemm-choice.md): the cpu backend's linear ops and
+// the trainer's weight gradients and classifier all call it. Matrices are described by element strides, so a
 // transpose is a stride swap, not a copy; an operand may be fp16 (converted while packing).
 #pragma once
 

@@ -20,8 +20,7 @@ using TileFn = void (*)(int64_t mr, int64_t nr, int64_t k, const float* a, const
                         int64_t rs_c, int64_t cs_c, const float* next_a, const float* next_b);
 
 struct MicroKernel {
-  GemmKernel kind;
-  const char* name;
+  std::string name;  // where it comes from and its tile, e.g. "BLIS 0.9.0 6x16"
   TileFn tile;
   int64_t mr, nr;  // the tile
   int64_t mc, kc;  // rows of A and depth packed per block
@@ -34,6 +33,5 @@ const MicroKernel* micro_kernel(GemmKernel kind);
 // The kernels of each kind (defined in their own files).
 const MicroKernel& blis_micro_kernel();
 const MicroKernel& avx512_micro_kernel();
-std::string blis_version();
 
 }  // namespace ane::cpu

@@ -69,7 +69,7 @@ void tile_12x32(int64_t mr, int64_t nr, int64_t k, const float* a, const float* 
 const MicroKernel& avx512_micro_kernel() {
   // A's block, 144 x 256 floats (144 KB), stays in L2; a B panel is 32 KB, as large as L1,
   // yet smaller depths were no faster (KC 128 to 512 measured; docs/performance.md, Session 12).
-  static constexpr MicroKernel m{GemmKernel::kAvx512, "AVX-512 12x32", tile_12x32, kMr, kNr, 144, 256, false};
+  static const MicroKernel m{"own AVX-512 12x32", tile_12x32, kMr, kNr, 144, 256, false};
   return m;
 }
 

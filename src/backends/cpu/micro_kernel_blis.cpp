@@ -38,9 +38,10 @@ void blis_tile(int64_t mr, int64_t nr, int64_t k, const float* a, const float* b
 const MicroKernel& blis_micro_kernel() {
   static const MicroKernel m = [] {
     cntx_t* cntx = blis().cntx;
-    MicroKernel u{GemmKernel::kBlis, "BLIS", blis_tile, 0, 0, 0, 0, false};
+    MicroKernel u{"", blis_tile, 0, 0, 0, 0, false};
     u.mr = bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_MR, cntx);
     u.nr = bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_NR, cntx);
+    u.name = std::string("BLIS ") + bli_info_get_version_str() + " " + std::to_string(u.mr) + "x" + std::to_string(u.nr);
     u.mc = bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_MC, cntx);
     u.kc = bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_KC, cntx);
     u.prefers_cols = bli_cntx_l3_nat_ukr_prefers_cols_dt(BLIS_FLOAT, BLIS_GEMM_UKR, cntx);
@@ -48,7 +49,5 @@ const MicroKernel& blis_micro_kernel() {
   }();
   return m;
 }
-
-std::string blis_version() { return bli_info_get_version_str(); }
 
 }  // namespace ane::cpu

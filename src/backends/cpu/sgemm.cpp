@@ -285,9 +285,7 @@ void sgemm(MatrixRef a, MatrixRef b, float* c, int64_t ldc, int64_t m, int64_t n
 namespace ane {
 
 std::string cpu_gemm_library() {
-  const cpu::MicroKernel& u = *cpu::micro_kernel(cpu::GemmKernel::kBest);
-  const std::string kernel = u.kind == cpu::GemmKernel::kBlis ? "BLIS " + cpu::blis_version() : std::string("own");
-  return kernel + " " + u.name + " micro-kernel, own packing and threads";
+  return cpu::micro_kernel(cpu::GemmKernel::kBest)->name + " micro-kernel, own packing and threads";
 }
 
 }  // namespace ane
