@@ -13,6 +13,7 @@
 
 #include "core/shared_arena.h"
 #include "core/status.h"
+#include "core/thread_pool.h"
 #include "core/timer.h"
 #include "mil/ir.h"
 
@@ -26,6 +27,9 @@ enum class Precision : uint8_t {
 struct CompileOptions {
   Precision precision = Precision::kFp32;
   int threads = 0;  // 0: default (physical cores)
+  // When set, the function runs on these threads (`threads` is then the pool's size) instead
+  // of a pool of its own: an Engine's kernels share its pool.
+  std::shared_ptr<ThreadPool> pool = nullptr;
   // When set, the function keeps its intermediates in this arena (if they fit) instead of
   // its own, and each run holds the arena's lock: functions sharing one run in turn.
   std::shared_ptr<SharedArena> shared_arena = nullptr;

@@ -44,6 +44,13 @@ void ThreadPool::run(size_t n, size_t grain, void* fn, ChunkFn call) {
     call(fn, 0, n);
     return;
   }
+  if (taken_.exchange(true, std::memory_order_acquire)) {  // another job has the workers
+    for (int c = 0; c < chunks; ++c) {
+      auto [begin, end] = chunk_range(n, chunks, c);
+      call(fn, begin, end);
+    }
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     job_ = fn;
@@ -60,6 +67,7 @@ void ThreadPool::run(size_t n, size_t grain, void* fn, ChunkFn call) {
   std::unique_lock<std::mutex> lock(mu_);
   done_.wait(lock, [this] { return pending_ == 0; });
   job_ = nullptr;
+  taken_.store(false, std::memory_order_release);
 }
 
 void ThreadPool::worker_loop(int index) {

@@ -1,8 +1,9 @@
 // A fork-join thread pool: parallel_for splits [0, n) into one contiguous chunk per thread
 // and returns when all are done. An idle worker spins for a few tens of microseconds (a
 // kernel's next step usually comes that soon), then sleeps on a condition variable, so a
-// pool that is not used costs nothing. Owned by whoever needs it (each compiled kernel, the
-// trainer); there is no global pool.
+// pool that is not used costs nothing. There is no global pool: an Engine owns one, which
+// its kernels and the trainer share (one set of threads that stay warm from one kernel's
+// steps to the next and to the CPU work between kernels), and anyone may make their own.
 #pragma once
 
 #include <atomic>
@@ -38,8 +39,10 @@ class ThreadPool {
 
   // Calls fn(begin, end) over disjoint chunks covering [0, n). Chunks are at least `grain`
   // long, so small loops stay on the calling thread. Chunk c runs on thread c (the caller is
-  // thread 0). Not re-entrant: fn must not call parallel_for on the same pool. fn is called
-  // through a pointer, never copied, so starting a job allocates nothing whatever fn captures.
+  // thread 0), except when the workers are taken: a call made while another thread's job
+  // runs, or from inside a job, runs all its chunks on the calling thread, in order. So a
+  // pool may be shared by kernels run from several threads. fn is called through a
+  // pointer, never copied, so starting a job allocates nothing whatever fn captures.
   template <typename Fn>
   void parallel_for(size_t n, size_t grain, Fn&& fn) {
     using F = std::remove_reference_t<Fn>;
@@ -53,6 +56,7 @@ class ThreadPool {
   void worker_loop(int index);
 
   std::vector<std::thread> workers_;
+  std::atomic<bool> taken_{false};  // the workers run a job (whose caller holds them)
   std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable done_;

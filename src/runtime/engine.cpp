@@ -57,7 +57,7 @@ Expected<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
 }
 
 Engine::Engine(EngineOptions options, std::unique_ptr<Backend> backend)
-    : options_(std::move(options)), backend_(std::move(backend)) {}
+    : options_(std::move(options)), backend_(std::move(backend)), pool_(std::make_shared<ThreadPool>(options_.threads)) {}
 
 int Engine::compile_count() const {
   std::lock_guard guard(mu_);
@@ -117,6 +117,8 @@ Expected<std::unique_ptr<Kernel>> Engine::build_kernel(std::unique_ptr<mil::Prog
   CompileOptions copts = options ? *options : default_compile_options();
   if (copts.threads < 0) return invalid_argument("threads must be >= 0 (0 = physical cores), got " + std::to_string(copts.threads));
   copts.function_outlives_executable = true;  // the kernel keeps the program
+  const int threads = copts.threads == 0 ? default_thread_count() : copts.threads;
+  if (copts.pool == nullptr && threads == pool_->size()) copts.pool = pool_;
   const mil::Function* fn = program->find_function(function);
   if (fn == nullptr) {
     return invalid_argument("program '" + program->source_name + "' has no function '" + std::string(function) + "'");

@@ -66,9 +66,14 @@ class Engine {
 
   int compile_count() const;
   void reset_compile_count();
-  // What a compile without its own options uses: the EngineOptions' precision and threads.
-  CompileOptions default_compile_options() const { return {options_.precision, options_.threads}; }
+  // What a compile without its own options uses: the EngineOptions' precision and threads,
+  // on the engine's pool.
+  CompileOptions default_compile_options() const { return {options_.precision, options_.threads, pool_}; }
   const EngineOptions& options() const { return options_; }
+  // The engine's threads (EngineOptions::threads of them), which every kernel compiled with
+  // that many threads runs on: CPU work between kernels run on the same pool finds its
+  // threads warm.
+  const std::shared_ptr<ThreadPool>& thread_pool() const { return pool_; }
 
  private:
   Engine(EngineOptions options, std::unique_ptr<Backend> backend);
@@ -84,6 +89,7 @@ class Engine {
 
   EngineOptions options_;
   std::unique_ptr<Backend> backend_;
+  std::shared_ptr<ThreadPool> pool_;
   mutable std::mutex mu_;  // guards count_
   int count_ = 0;
 };

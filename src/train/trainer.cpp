@@ -28,6 +28,12 @@ class ScopedTime {
   Timer timer_;
 };
 
+std::shared_ptr<ThreadPool> own_or_engine_pool(const Engine& engine, int threads) {
+  const std::shared_ptr<ThreadPool>& shared = engine.thread_pool();
+  if ((threads == 0 ? default_thread_count() : threads) == shared->size()) return shared;
+  return std::make_shared<ThreadPool>(threads);
+}
+
 // dw[out, in] = beta * dw + dy[out, S] x[in, S]^T.
 void weight_grad(std::vector<float>& dw, cpu::MatrixRef dy, cpu::MatrixRef x, int64_t out, int64_t in, int64_t S,
                  float beta, ThreadPool& pool, double* squares) {
@@ -69,7 +75,8 @@ Trainer::Trainer(Engine& engine, ModelWeights weights, TrainerOptions options, A
       adam_(std::move(adam)),
       grads_(std::move(grads)),
       scaler_(options.loss_scale, options.dynamic_loss_scale),
-      pool_(options.threads) {
+      pool_owner_(own_or_engine_pool(engine, options.threads)),
+      pool_(*pool_owner_) {
   const auto g = grads_.tensors();
   grad_squares_.resize(g.size());
   for (size_t i = 0; i < g.size(); ++i) grad_index_[g[i].data.data()] = i;

@@ -131,7 +131,10 @@ class Trainer {
   AdamW adam_;
   ModelWeights grads_;
   LossScaler scaler_;
-  ThreadPool pool_;
+  // The engine's pool when it has options.threads threads (kernels and the CPU work between
+  // them then share warm threads), else one of the trainer's own.
+  std::shared_ptr<ThreadPool> pool_owner_;
+  ThreadPool& pool_;
   std::unique_ptr<KernelSet> kernels_;
   std::unique_ptr<Buffers> buf_;
   int64_t steps_done_ = 0;

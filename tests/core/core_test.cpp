@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <numeric>
+#include <thread>
 #include <vector>
 
 #include "core/aligned_buffer.h"
@@ -203,6 +205,59 @@ TEST(ThreadPool, CoversEveryIndexExactlyOnce) {
       for (size_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "threads " << threads << " n " << n;
     }
   }
+}
+
+// An Engine's pool is shared by kernels run from several threads: a call made while another
+// thread's job holds the workers runs its chunks on its own thread, in order, rather than
+// waiting (here the running job waits for that call to finish, so waiting would hang).
+TEST(ThreadPool, ACallWhileAnotherJobRunsRunsOnItsOwnThread) {
+  ThreadPool pool(2);
+  constexpr size_t kN = 1000;
+  std::atomic<int> running{0};
+  std::atomic<bool> second_done{false}, timed_out{false};
+  std::vector<std::atomic<int>> first_hits(kN), second_hits(kN);
+  std::thread first([&] {
+    pool.parallel_for(kN, 1, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) first_hits[i]++;
+      ++running;
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (!second_done.load()) {
+        if (std::chrono::steady_clock::now() > deadline) return void(timed_out = true);
+        std::this_thread::yield();
+      }
+    });
+  });
+  while (running.load() < 2) std::this_thread::yield();  // both chunks of the first job hold the pool
+  const std::thread::id me = std::this_thread::get_id();
+  std::atomic<int> chunks{0}, elsewhere{0};
+  pool.parallel_for(kN, 1, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) second_hits[i]++;
+    ++chunks;
+    if (std::this_thread::get_id() != me) ++elsewhere;
+  });
+  second_done = true;
+  first.join();
+  EXPECT_FALSE(timed_out.load());
+  EXPECT_EQ(chunks.load(), 2);  // still split as the pool's size says
+  EXPECT_EQ(elsewhere.load(), 0);
+  for (size_t i = 0; i < kN; ++i) {
+    ASSERT_EQ(first_hits[i].load(), 1) << i;
+    ASSERT_EQ(second_hits[i].load(), 1) << i;
+  }
+}
+
+TEST(ThreadPool, AJobMayCallParallelForOnItsOwnPool) {
+  ThreadPool pool(2);
+  constexpr size_t kOuter = 4, kInner = 1000;
+  std::vector<std::atomic<int>> hits(kOuter * kInner);
+  pool.parallel_for(kOuter, 1, [&](size_t b, size_t e) {
+    for (size_t o = b; o < e; ++o) {
+      pool.parallel_for(kInner, 1, [&](size_t ib, size_t ie) {
+        for (size_t i = ib; i < ie; ++i) hits[o * kInner + i]++;
+      });
+    }
+  });
+  for (size_t i = 0; i < hits.size(); ++i) ASSERT_EQ(hits[i].load(), 1) << i;
 }
 
 TEST(ThreadPool, GrainKeepsSmallLoopsOnOneChunk) {

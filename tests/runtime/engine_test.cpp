@@ -110,6 +110,7 @@ TEST(Engine, PerCompileOptionsOverrideTheEngines) {
   ASSERT_TRUE(plain.ok()) << plain.error().to_string();
   EXPECT_EQ((*plain)->compile_options().precision, Precision::kFp32);
   EXPECT_EQ((*plain)->compile_options().threads, 3);
+  EXPECT_EQ((*plain)->compile_options().pool, engine->thread_pool());  // the engine's threads
 
   CompileOptions override_opts;
   override_opts.precision = Precision::kFp16;
@@ -118,6 +119,7 @@ TEST(Engine, PerCompileOptionsOverrideTheEngines) {
   ASSERT_TRUE(k.ok()) << k.error().to_string();
   EXPECT_EQ((*k)->compile_options().precision, Precision::kFp16);
   EXPECT_EQ((*k)->compile_options().threads, 1);
+  EXPECT_EQ((*k)->compile_options().pool, nullptr);  // a pool of its own, of one thread
   EXPECT_EQ(engine->options().precision, Precision::kFp32);  // the engine's own are unchanged
 
   override_opts.threads = -2;
@@ -125,6 +127,28 @@ TEST(Engine, PerCompileOptionsOverrideTheEngines) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message().find("threads must be >= 0"), std::string::npos) << bad.error().message();
   EXPECT_EQ(engine->compile_count(), 2);  // the failed compile gave its count back
+}
+
+// Kernels compiled for the engine's thread count run on the engine's pool, whatever options
+// they were compiled with, so kernels and the CPU work between them find the same threads warm.
+TEST(Engine, KernelsOfItsThreadCountShareItsPool) {
+  EngineOptions o;
+  o.threads = 2;
+  auto created = Engine::create(o);
+  ASSERT_TRUE(created.ok());
+  auto& engine = *created;
+  ASSERT_NE(engine->thread_pool(), nullptr);
+  EXPECT_EQ(engine->thread_pool()->size(), 2);
+  const size_t in[] = {kBytes}, out[] = {kBytes};
+  CompileOptions fp16_two;
+  fp16_two.precision = Precision::kFp16;
+  fp16_two.threads = 2;
+  auto k = engine->compile_program(affine_program(8, 4, 2, 1), {}, in, out, "main", fp16_two);
+  ASSERT_TRUE(k.ok()) << k.error().to_string();
+  EXPECT_EQ((*k)->compile_options().pool, engine->thread_pool());
+  EXPECT_GT(engine->thread_pool().use_count(), 1);
+  k->reset();
+  EXPECT_EQ(engine->thread_pool().use_count(), 1);  // the kernel held the pool, and let it go
 }
 
 }  // namespace

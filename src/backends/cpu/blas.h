@@ -51,7 +51,8 @@ struct GemmOptions {
 
 // c[m, n] = a[m, k] b[k, n] + beta * c, c row-major with row stride ldc (beta 0: c is not
 // read). With a pool of more than one thread, a large product is shared out: the threads
-// pack b together and take chunks of c's rows from a shared queue. Not re-entrant on one pool.
+// pack b together and take chunks of c's rows from a shared queue (all on the calling thread
+// when the pool's workers are busy with another job).
 void sgemm(MatrixRef a, MatrixRef b, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, float beta,
            ThreadPool* pool = nullptr, const GemmOptions& options = {});
 

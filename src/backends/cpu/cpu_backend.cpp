@@ -112,7 +112,7 @@ void apply_post(const std::vector<Rounding>& post, bool round_floats) {
 
 class CpuExecutable final : public Executable {
  public:
-  explicit CpuExecutable(int threads) : runtime(threads) {}
+  explicit CpuExecutable(std::shared_ptr<ThreadPool> pool) : runtime(std::move(pool)) {}
 
   Status run(const IoBuffers& io) override {
     const std::unique_lock<std::mutex> turn = take_turn();
@@ -925,7 +925,7 @@ class CpuBackend final : public Backend {
   }
 
   Expected<std::unique_ptr<Executable>> compile(const mil::Function& fn, const CompileOptions& options) override {
-    auto exe = std::make_unique<CpuExecutable>(options.threads);
+    auto exe = std::make_unique<CpuExecutable>(options.pool ? options.pool : std::make_shared<ThreadPool>(options.threads));
     PlanCompiler pc(fn, options, options_, *exe);
     ANE_RETURN_IF_ERROR(pc.compile());
     return std::unique_ptr<Executable>(std::move(exe));

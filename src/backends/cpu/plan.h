@@ -34,8 +34,9 @@ inline constexpr int kMaxRank = 8;
 
 // Run-time services shared by an executable's steps (the pool, the GEMM thread count).
 struct Runtime {
-  explicit Runtime(int threads) : pool(threads) {}
-  ThreadPool pool;
+  explicit Runtime(std::shared_ptr<ThreadPool> shared) : owned(std::move(shared)), pool(*owned) {}
+  std::shared_ptr<ThreadPool> owned;  // the compile's pool (CompileOptions::pool) or our own
+  ThreadPool& pool;
   std::atomic<int64_t> triangle_products{0};  // ExecutableStats::triangle_products
   int threads() { return pool.size(); }
 };
