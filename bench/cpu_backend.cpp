@@ -166,12 +166,14 @@ void BM_Sgemm(benchmark::State& state) {
   set_gflops(state, 2.0 * static_cast<double>(s.m * s.n * s.k));
 }
 
-// As sgemm packs A and B: 256-deep k blocks, every panel of the block.
+// As sgemm packs A and B: 256-deep k blocks, every panel of a 768 x 768 block of a weight
+// whose rows are `row` values long (768, or 2048 as the FFN's down projection: its rows are
+// then 4 KiB apart, so a panel's source lines all fall in one L1 set).
 void BM_PackPanels(benchmark::State& state) {
   constexpr int64_t kDim = 768, kDepth = 256;
-  const int64_t panel = state.range(0);
+  const int64_t panel = state.range(0), row = state.range(2);
   const bool across = state.range(1) == 1;
-  const std::vector<float> w = random_floats(static_cast<size_t>(kDim * kDim));
+  const std::vector<float> w = random_floats(static_cast<size_t>(kDim * row));
   std::vector<ane::half_bits> w16(w.size());
   ane::floats_to_halves(w16.data(), w.data(), w.size());
   std::vector<float> packed(static_cast<size_t>(panel * kDepth));
@@ -180,8 +182,8 @@ void BM_PackPanels(benchmark::State& state) {
     for (int64_t p0 = 0; p0 < kDim; p0 += kDepth) {
       for (int64_t i0 = 0; i0 + panel <= kDim; i0 += panel) {
         ane::cpu::PackSource src;
-        src.rs = across ? 1 : kDim;
-        src.cs = across ? kDim : 1;
+        src.rs = across ? 1 : row;
+        src.cs = across ? row : 1;
         src.halves = w16.data() + i0 * src.rs + p0 * src.cs;
         k.pack_panel(packed.data(), panel, src, panel, kDepth);
         benchmark::DoNotOptimize(packed.data());
@@ -383,7 +385,7 @@ BENCHMARK(BM_Sgemm)->Apply([](benchmark::internal::Benchmark* b) {
     for (int64_t impl = 0; impl < 6; ++impl) b->Args({shape, impl});
   }
 })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
-BENCHMARK(BM_PackPanels)->Args({6, 0})->Args({6, 1})->Args({12, 0})->Args({12, 1})->Args({16, 0})->Args({16, 1})->Args({32, 0})->Args({32, 1})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_PackPanels)->ArgsProduct({{6, 12, 16, 32}, {0, 1}, {768, 2048}})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_AttentionHeads)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_SoftmaxColumns)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CausalAttention)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
