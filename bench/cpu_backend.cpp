@@ -10,9 +10,10 @@
 //                                 cache, as a step's weights are) / cpu::sgemm with BLIS's
 //                                 micro-kernel (5 against 0: our AVX-512 kernel's gain, where
 //                                 the CPU has AVX-512)
-//   BM_PackPanels/panel/layout    packing a 768 x 768 fp16 weight into the micro-kernel's
-//                                 6-, 12-, 16- or 32-row panels (one thread), its rows read along k
-//                                 (layout 0, W) or across (1, W^T): ns per packed value
+//   BM_PackPanels/panel/layout/row packing a 768 x 768 block of an fp16 weight with rows `row`
+//                                 values long into the micro-kernel's 6-, 12-, 16- or 32-row
+//                                 panels (one thread), its rows read along k (layout 0, W) or
+//                                 across (1, W^T): ns per packed value
 //   BM_SoftmaxColumns             the classifier's softmax over a 32000-row vocabulary, 256
 //                                 positions: GB/s over x read and y written once
 //   BM_CausalAttention/skip       softmax(q^T k / 8 + causal mask) v^T over 12 heads of 64,
