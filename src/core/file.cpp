@@ -32,6 +32,18 @@ std::string parent_dir(const std::string& path) {
   return path.substr(0, slash);
 }
 
+// The temp name a file is prepared under before it is renamed onto `path`.
+std::string temp_name(const std::string& path) { return path + ".tmp." + std::to_string(::getpid()); }
+
+// Makes a rename into path's directory durable.
+void sync_parent_dir(const std::string& path) {
+  const int dir = ::open(parent_dir(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+}
+
 }  // namespace
 
 Expected<MappedFile> MappedFile::open(const std::string& path) {
@@ -92,7 +104,7 @@ Expected<std::string> read_text_file(const std::string& path) {
 }
 
 Expected<AtomicFileWriter> AtomicFileWriter::create(const std::string& path) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  std::string tmp = temp_name(path);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return os_error("cannot create", tmp);
   return AtomicFileWriter(path, std::move(tmp), fd);
@@ -142,12 +154,20 @@ Status AtomicFileWriter::commit() {
   };
   if (::close(fd) != 0) return fail(os_error("cannot close", tmp_));
   if (::rename(tmp_.c_str(), path_.c_str()) != 0) return fail(os_error("cannot rename temp file onto", path_));
-  // Make the rename itself durable.
-  int dir = ::open(parent_dir(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
+  sync_parent_dir(path_);
+  return {};
+}
+
+Status link_atomic(const std::string& existing, const std::string& path) {
+  const std::string tmp = temp_name(path);
+  ::unlink(tmp.c_str());  // a leftover of a run that died here
+  if (::link(existing.c_str(), tmp.c_str()) != 0) return os_error("cannot link " + existing + " as", tmp);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Error e = os_error("cannot rename a link onto", path);
+    ::unlink(tmp.c_str());
+    return e;
   }
+  sync_parent_dir(path);
   return {};
 }
 

@@ -63,6 +63,12 @@ class AtomicFileWriter {
   int fd_ = -1;
 };
 
+// Makes `path` a second name (a hard link) for the file at `existing`, atomically replacing
+// what `path` was: a link under a temp name, renamed onto `path`. Later atomic writes to either
+// name replace that name only. Fails, `path` untouched, where the filesystem has no hard links
+// (callers write a copy instead).
+Status link_atomic(const std::string& existing, const std::string& path);
+
 // Writes `bytes` to `path` atomically: a temp file beside it, fsync, rename, fsync of the
 // directory. On failure the previous file (if any) is untouched and the temp file removed.
 Status write_file_atomic(const std::string& path, std::span<const uint8_t> bytes);

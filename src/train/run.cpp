@@ -70,10 +70,7 @@ Status write_checkpoint(const nlohmann::json& meta, std::span<const TensorView> 
   // `path` by a rename, so the copy keeps these bytes. Without hard links, write it again.
   namespace fs = std::filesystem;
   const std::string stamped = path + "." + std::to_string(step);
-  std::error_code link_error;
-  fs::remove(stamped, link_error);
-  fs::create_hard_link(path, stamped, link_error);
-  if (link_error) ANE_RETURN_IF_ERROR(save_checkpoint(stamped, meta, tensors));
+  if (!link_atomic(path, stamped).ok()) ANE_RETURN_IF_ERROR(save_checkpoint(stamped, meta, tensors));
   // the step-stamped copies, oldest first
   const fs::path base(path);
   const fs::path dir = base.has_parent_path() ? base.parent_path() : fs::path(".");
@@ -228,15 +225,28 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
     observer.on_checkpoint(o.blzt, trainer->steps_done());
     return {};
   };
-  auto evaluate_now = [&]() -> Status {
+  // The best state so far goes to "<ckpt>.best" (unless save_best is off: the caller saves it
+  // with the step's checkpoint). True when this evaluation is the best so far.
+  // The state to o.ckpt and, when it is also the best so far, to "<ckpt>.best" as a second name
+  // for the same file rather than a second copy (a Stories110M state is 1.3 GB; a copy where
+  // the filesystem has no hard links).
+  auto save_checkpoints = [&](bool best) -> Status {
+    ANE_RETURN_IF_ERROR(save(o.ckpt));
+    if (!best) return {};
+    const std::string best_path = o.ckpt + ".best";
+    if (!link_atomic(o.ckpt, best_path).ok()) return save(best_path);
+    observer.on_checkpoint(best_path, trainer->steps_done());
+    return {};
+  };
+  auto evaluate_now = [&](bool save_best = true) -> Expected<bool> {
     ANE_ASSIGN_OR_RETURN(double val, mean_val_loss(*trainer, data, vocab.map(), o.eval_windows));
     const bool best = !state.best_val_loss || val < *state.best_val_loss;
     if (best) state.best_val_loss = val;
     observer.on_eval(trainer->steps_done(), val, best);
     ANE_RETURN_IF_ERROR(
         metrics.write({{"type", "eval"}, {"step", trainer->steps_done()}, {"val_loss", val}, {"val_ppl", std::exp(val)}}));
-    if (best && !o.ckpt.empty()) ANE_RETURN_IF_ERROR(save(o.ckpt + ".best"));
-    return {};
+    if (best && save_best && !o.ckpt.empty()) ANE_RETURN_IF_ERROR(save(o.ckpt + ".best"));
+    return best;
   };
   auto sample_now = [&]() -> Status {
     if (!o.sample) return {};
@@ -263,7 +273,7 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
                           {"train_ms", end.train_ms}, {"wall_ms", end.wall_ms}, {"restarting", restarting}});
   };
 
-  if (start.first_step == 0 && o.eval_every > 0) ANE_RETURN_IF_ERROR(evaluate_now());
+  if (start.first_step == 0 && o.eval_every > 0) ANE_RETURN_IF_ERROR(evaluate_now().status());
   const int64_t last = o.stop_at > 0 ? std::min(o.stop_at, o.steps) : o.steps;
   while (trainer->steps_done() < last) {
     const int64_t step = trainer->steps_done();
@@ -290,23 +300,27 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
                                        {"loss_scale", report.loss_scale}, {"skipped", !report.applied},
                                        {"mfu", rs.mfu}}));
     const int64_t done = report.step;
-    if (o.eval_every > 0 && done % o.eval_every == 0 && done < o.steps) ANE_RETURN_IF_ERROR(evaluate_now());
+    const bool save_due = !o.ckpt.empty() && (report.kernels_stale ||
+                                              (o.save_every > 0 && done % o.save_every == 0 && done < o.steps));
+    bool best = false;
+    if (o.eval_every > 0 && done % o.eval_every == 0 && done < o.steps) {
+      ANE_ASSIGN_OR_RETURN(best, evaluate_now(/*save_best=*/!save_due));
+    }
     if (o.sample_every > 0 && done % o.sample_every == 0 && done < o.steps) ANE_RETURN_IF_ERROR(sample_now());
     if (report.kernels_stale) {
       if (o.ckpt.empty()) return invalid_argument("the static pipeline spent its compile budget and needs --ckpt to restart");
-      ANE_RETURN_IF_ERROR(save(o.ckpt));
+      ANE_RETURN_IF_ERROR(save_checkpoints(best));
       ANE_RETURN_IF_ERROR(finish(/*restarting=*/true));
       return RunOutcome::kRestart;
     }
-    if (o.save_every > 0 && done % o.save_every == 0 && done < o.steps && !o.ckpt.empty()) {
-      ANE_RETURN_IF_ERROR(save(o.ckpt));
-    }
+    if (save_due) ANE_RETURN_IF_ERROR(save_checkpoints(best));
   }
+  bool best = false;
   if (last == o.steps) {
-    ANE_RETURN_IF_ERROR(evaluate_now());
+    ANE_ASSIGN_OR_RETURN(best, evaluate_now(/*save_best=*/o.ckpt.empty()));
     if (o.sample_every > 0) ANE_RETURN_IF_ERROR(sample_now());
   }
-  if (!o.ckpt.empty()) ANE_RETURN_IF_ERROR(save(o.ckpt));
+  if (!o.ckpt.empty()) ANE_RETURN_IF_ERROR(save_checkpoints(best));
   ANE_RETURN_IF_ERROR(finish(/*restarting=*/false));
   return RunOutcome::kFinished;
 }

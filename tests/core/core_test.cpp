@@ -99,6 +99,27 @@ TEST_F(FileTest, AtomicWriteIntoMissingDirectoryFailsAndNamesPath) {
   EXPECT_NE(s.error().to_string().find("no/such/dir/x.bin"), std::string::npos);
 }
 
+TEST_F(FileTest, LinkAtomicGivesTheFileASecondNameThatLaterWritesLeaveAlone) {
+  const std::string a = path("a.bin"), b = path("b.bin");
+  ASSERT_TRUE(write_file_atomic(a, std::string("state one")).ok());
+  ASSERT_TRUE(write_file_atomic(b, std::string("older state")).ok());
+  ASSERT_TRUE(link_atomic(a, b).ok());
+  EXPECT_TRUE(std::filesystem::equivalent(a, b));
+  EXPECT_EQ(*read_text_file(b), "state one");
+  ASSERT_TRUE(write_file_atomic(a, std::string("state two")).ok());  // replaces the name a only
+  EXPECT_EQ(*read_text_file(a), "state two");
+  EXPECT_EQ(*read_text_file(b), "state one");
+  size_t entries = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir_)) entries += (void(e), 1);
+  EXPECT_EQ(entries, 2u);  // no temp name left behind
+
+  Status missing = link_atomic(path("missing.bin"), b);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code(), ErrorCode::kIo);
+  EXPECT_NE(missing.error().to_string().find("missing.bin"), std::string::npos) << missing.error().to_string();
+  EXPECT_EQ(*read_text_file(b), "state one");  // untouched
+}
+
 TEST_F(FileTest, MapsFilesAndReportsMissingOnes) {
   const std::string p = path("m.bin");
   std::vector<uint8_t> data(1000);

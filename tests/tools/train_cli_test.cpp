@@ -262,6 +262,22 @@ TEST_F(TrainCli, KeepsTheLastCheckpointsAndTheBest) {
   EXPECT_TRUE(std::filesystem::exists(path("k.ckpt.best")));
   for (int s : {4, 5, 6}) EXPECT_TRUE(std::filesystem::exists(path("k.ckpt." + std::to_string(s)))) << s;
   for (int s : {1, 2, 3}) EXPECT_FALSE(std::filesystem::exists(path("k.ckpt." + std::to_string(s)))) << s;
+  // .best holds the step of the lowest validation loss; when that is the final step it is a
+  // second name for the final checkpoint, not a second copy.
+  int64_t best_step = -1, last_eval_step = -1;
+  double best_val = 0;
+  std::ifstream in(path("k.jsonl"));
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["type"] != "eval") continue;
+    last_eval_step = j["step"].get<int64_t>();
+    if (best_step < 0 || j["val_loss"].get<double>() < best_val) best_step = last_eval_step, best_val = j["val_loss"];
+  }
+  ASSERT_EQ(last_eval_step, 6);
+  auto best = Checkpoint::load(path("k.ckpt.best"));
+  ASSERT_TRUE(best.ok()) << best.error().to_string();
+  EXPECT_EQ(*best->step(), best_step);
+  EXPECT_EQ(std::filesystem::equivalent(path("k.ckpt"), path("k.ckpt.best")), best_step == 6);
 }
 
 // The "text" of each "sample" record, by step.
