@@ -72,24 +72,44 @@ Expected<std::unique_ptr<KernelSet>> KernelSet::create(Engine& engine, const Mod
 }
 
 Status KernelSet::compile_all(const ModelWeights* baked) {
-  models::KernelGenerator gen(config_);
   const int layers = baked ? config_.n_layers : 1;
+  const models::WeightSource source = baked ? models::WeightSource::kBaked : models::WeightSource::kStreamed;
   const Timer timer;
+  auto failed = [&](const Status& s) {
+    compile_ms_ += timer.ms();
+    return s;
+  };
   for (LayerKernel kind : kLayerKernels) {
     const size_t ki = static_cast<size_t>(kind);
     if (baked && !has_weights(kind)) continue;
     kernels_[ki].clear();  // free the old kernels before compiling their replacements
-    for (int l = 0; l < layers; ++l) {
-      const models::WeightViews views = baked ? layer_views(*baked, l) : models::WeightViews{};
-      const models::WeightSource source = baked ? models::WeightSource::kBaked : models::WeightSource::kStreamed;
-      ANE_ASSIGN_OR_RETURN(models::KernelProgram p, generate_layer_kernel(gen, kind, source, baked ? &views : nullptr));
-      layouts_[ki] = p.layout();
-      auto k = models::compile_kernel(engine_, std::move(p), arena_);
-      if (k.ok() && l > 0) k = share_surfaces(std::move(k).value(), *kernels_[ki].front());
-      if (!k.ok()) {
-        compile_ms_ += timer.ms();
-        return k.error();
+    // The layers compile on the pool's threads at once: a compile runs on one thread (mostly
+    // converting the layer's weights to fp16 constants), and the engine compiles from
+    // several threads at once.
+    std::vector<std::unique_ptr<Kernel>> compiled(static_cast<size_t>(layers));
+    std::vector<KernelLayout> layout(static_cast<size_t>(layers));
+    std::vector<Status> status(static_cast<size_t>(layers));
+    parallel_for(pool_, static_cast<size_t>(layers), 1, [&](size_t lo, size_t hi) {
+      models::KernelGenerator gen(config_);
+      for (size_t l = lo; l < hi; ++l) {
+        const models::WeightViews views = baked ? layer_views(*baked, static_cast<int>(l)) : models::WeightViews{};
+        auto p = generate_layer_kernel(gen, kind, source, baked ? &views : nullptr);
+        if (!p.ok()) {
+          status[l] = p.error();
+          continue;
+        }
+        layout[l] = p->layout();
+        auto k = models::compile_kernel(engine_, std::move(p).value(), arena_);
+        if (k.ok()) compiled[l] = std::move(k).value(); else status[l] = k.error();
       }
+    });
+    for (const Status& s : status) {
+      if (!s.ok()) return failed(s);
+    }
+    layouts_[ki] = layout.front();
+    for (size_t l = 0; l < compiled.size(); ++l) {
+      auto k = l == 0 ? std::move(compiled[l]) : share_surfaces(std::move(compiled[l]), *kernels_[ki].front());
+      if (!k.ok()) return failed(k.status());
       kernels_[ki].push_back(std::move(k).value());
     }
   }
