@@ -87,7 +87,6 @@ Status KernelSet::compile_all(const ModelWeights* baked) {
     // converting the layer's weights to fp16 constants), and the engine compiles from
     // several threads at once.
     std::vector<std::unique_ptr<Kernel>> compiled(static_cast<size_t>(layers));
-    std::vector<KernelLayout> layout(static_cast<size_t>(layers));
     std::vector<Status> status(static_cast<size_t>(layers));
     parallel_for(pool_, static_cast<size_t>(layers), 1, [&](size_t lo, size_t hi) {
       models::KernelGenerator gen(config_);
@@ -98,7 +97,7 @@ Status KernelSet::compile_all(const ModelWeights* baked) {
           status[l] = p.error();
           continue;
         }
-        layout[l] = p->layout();
+        if (l == 0) layouts_[ki] = p->layout();  // the same for every layer
         auto k = models::compile_kernel(engine_, std::move(p).value(), arena_);
         if (k.ok()) compiled[l] = std::move(k).value(); else status[l] = k.error();
       }
@@ -106,7 +105,6 @@ Status KernelSet::compile_all(const ModelWeights* baked) {
     for (const Status& s : status) {
       if (!s.ok()) return failed(s);
     }
-    layouts_[ki] = layout.front();
     for (size_t l = 0; l < compiled.size(); ++l) {
       auto k = l == 0 ? std::move(compiled[l]) : share_surfaces(std::move(compiled[l]), *kernels_[ki].front());
       if (!k.ok()) return failed(k.status());

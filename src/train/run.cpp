@@ -225,8 +225,6 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
     observer.on_checkpoint(o.blzt, trainer->steps_done());
     return {};
   };
-  // The best state so far goes to "<ckpt>.best" (unless save_best is off: the caller saves it
-  // with the step's checkpoint). True when this evaluation is the best so far.
   // The state to o.ckpt and, when it is also the best so far, to "<ckpt>.best" as a second name
   // for the same file rather than a second copy (a Stories110M state is 1.3 GB; a copy where
   // the filesystem has no hard links).
@@ -238,6 +236,8 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
     observer.on_checkpoint(best_path, trainer->steps_done());
     return {};
   };
+  // The best state so far goes to "<ckpt>.best" (unless save_best is off: the caller saves it
+  // with the step's checkpoint). True when this evaluation is the best so far.
   auto evaluate_now = [&](bool save_best = true) -> Expected<bool> {
     ANE_ASSIGN_OR_RETURN(double val, mean_val_loss(*trainer, data, vocab.map(), o.eval_windows));
     const bool best = !state.best_val_loss || val < *state.best_val_loss;
@@ -315,12 +315,12 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
     }
     if (save_due) ANE_RETURN_IF_ERROR(save_checkpoints(best));
   }
-  bool best = false;
+  bool final_is_best = false;
   if (last == o.steps) {
-    ANE_ASSIGN_OR_RETURN(best, evaluate_now(/*save_best=*/o.ckpt.empty()));
+    ANE_ASSIGN_OR_RETURN(final_is_best, evaluate_now(/*save_best=*/false));
     if (o.sample_every > 0) ANE_RETURN_IF_ERROR(sample_now());
   }
-  if (!o.ckpt.empty()) ANE_RETURN_IF_ERROR(save_checkpoints(best));
+  if (!o.ckpt.empty()) ANE_RETURN_IF_ERROR(save_checkpoints(final_is_best));
   ANE_RETURN_IF_ERROR(finish(/*restarting=*/false));
   return RunOutcome::kFinished;
 }
