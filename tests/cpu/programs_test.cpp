@@ -301,9 +301,14 @@ TEST(CpuPrograms, Fp32InputsAndOutputsArriveWhole) {
 // SiLU's backward as the ffn_backward kernel writes it: a DAG of elementwise ops (results
 // read twice, a broadcast per-channel operand) runs as one fused step; an intermediate a
 // matmul also reads and one that is a function output are written out, the rest stay in
-// tiles. The matmul reads a member, so the ops after it start a second group.
-TEST(CpuPrograms, ElementwiseDagRunsAsOneStep) {
-  constexpr int64_t C = 12, S = 37;  // S is not a multiple of the tile
+// tiles; later members read the written-out one from its tensor. The matmul reads a member,
+// so the ops after it start a second group. Rows of 37 fit in one tile; rows of 1100 take
+// three, the last one partial.
+class ElementwiseDag : public ::testing::TestWithParam<int64_t> {};
+
+TEST_P(ElementwiseDag, RunsAsOneStep) {
+  constexpr int64_t C = 12;
+  const int64_t S = GetParam();
   Builder b;
   Value* h1 = b.input("h1", {DType::kFp32, {1, C, 1, S}});
   Value* h3 = b.input("h3", {DType::kFp32, {1, C, 1, S}});
@@ -332,6 +337,8 @@ TEST(CpuPrograms, ElementwiseDagRunsAsOneStep) {
   for (const auto& st : steps) types.push_back(st.op_type);
   EXPECT_EQ(types, (std::vector<std::string>{"input", "fused_elementwise", "matmul", "fused_elementwise", "output"}));
 }
+
+INSTANTIATE_TEST_SUITE_P(CpuPrograms, ElementwiseDag, ::testing::Values(37, 1100));
 
 TEST(CpuPrograms, FoldsConstantsAndDropsDeadAndDuplicateOps) {
   Builder b;

@@ -57,21 +57,21 @@ struct Operand {
   int64_t inner_stride = 0;                 // 0 or 1
 };
 
-// Where an op's operand comes from: an outside operand or an earlier op's tile slot.
+// Where an operand or a result is: an outside operand, a tile slot, or the tensor an earlier
+// op's stored result is written to (its rows, `inner` apart).
 struct Source {
   int external = -1;
   int slot = -1;
+  float* stored = nullptr;
 };
 
+// An op computes straight from its operands into its destination: a tile slot (reused from
+// an operand whose last reader it is) or, for a result read outside the group, its tensor.
 struct GroupOp {
   EwKind kind;
   float p0, p1;
-  Source acc;        // the operand the result starts from (copied into `slot` unless in place)
-  Source other;      // the second operand of a binary op
-  bool acc_is_rhs;   // acc is the op's y operand
-  bool in_place;     // acc is the tile slot `slot` itself (this op is its last reader)
-  int slot;
-  float* store;      // where the result is written too (nullptr: read only inside the group)
+  Source x, y;  // y unused by unary ops
+  Source dst;   // a slot or a stored tensor
 };
 
 struct GroupPlan {
@@ -158,29 +158,19 @@ void run_unit(const GroupPlan& p, size_t unit, float* tiles) {
   }
   // An operand's values for this tile and their stride (0: one broadcast value).
   auto source = [&](Source s, int64_t& stride) -> const float* {
-    if (s.slot >= 0) {
-      stride = 1;
-      return tiles + s.slot * kTile;
-    }
+    stride = 1;
+    if (s.slot >= 0) return tiles + s.slot * kTile;
+    if (s.stored != nullptr) return s.stored + row * p.inner + t0;
     stride = p.operands[static_cast<size_t>(s.external)].inner_stride;
     return at[static_cast<size_t>(s.external)];
   };
   for (const GroupOp& op : p.ops) {
-    float* tile = tiles + op.slot * kTile;
-    if (!op.in_place) {
-      int64_t stride = 0;
-      const float* acc = source(op.acc, stride);
-      if (stride == 1) {
-        std::copy(acc, acc + n, tile);
-      } else {
-        std::fill(tile, tile + n, *acc);
-      }
-    }
-    int64_t other_stride = 0;
-    const float* other = op.other.external >= 0 || op.other.slot >= 0 ? source(op.other, other_stride) : nullptr;
-    p.k->ew(op.kind, tile, other, other_stride, n, op.p0, op.p1, op.acc_is_rhs);
-    if (p.round_fp16) p.k->round_fp16(tile, n);
-    if (op.store != nullptr) std::copy(tile, tile + n, op.store + row * p.inner + t0);
+    int64_t xs = 0, ys = 0;
+    const float* x = source(op.x, xs);
+    const float* y = op.y.external >= 0 || op.y.slot >= 0 || op.y.stored != nullptr ? source(op.y, ys) : nullptr;
+    float* dst = op.dst.slot >= 0 ? tiles + op.dst.slot * kTile : op.dst.stored + row * p.inner + t0;
+    p.k->ew(op.kind, dst, x, xs, y, ys, n, op.p0, op.p1);
+    if (p.round_fp16) p.k->round_fp16(dst, n);
   }
 }
 
@@ -278,33 +268,41 @@ Expected<StepFn> lower_group(const std::vector<const mil::Op*>& ops, const std::
       if (m >= 0) last_reader[static_cast<size_t>(m)] = i;
     }
   }
-  std::vector<int> slot_of(ops.size(), -1);
+  std::vector<Source> result_of(ops.size());
+  std::vector<int> free_slots;
   int slots = 0;
   for (size_t i = 0; i < ops.size(); ++i) {
     auto source_of = [&](const mil::Value* v) -> Expected<Source> {
       const int m = member(v);
-      if (m >= 0) return Source{-1, slot_of[static_cast<size_t>(m)]};
+      if (m >= 0) return result_of[static_cast<size_t>(m)];
       const int e = operand_index(p, values, v, ctx);
       if (e < 0) return ref::op_error(*ops[i], "", "too many operands in one group", ErrorCode::kInternal);
-      return Source{e, -1};
+      return Source{e, -1, nullptr};
     };
     const auto [x, y] = args[i];
-    // In place on an operand's slot when this op is that result's last reader.
-    auto reusable = [&](const mil::Value* v) {
-      const int m = v ? member(v) : -1;
-      return m >= 0 && last_reader[static_cast<size_t>(m)] == i && x != y;
-    };
-    GroupOp g{infos[i].kind, infos[i].p0, infos[i].p1, {}, {}, false, false, -1, nullptr};
-    const bool rhs = !reusable(x) && reusable(y);
-    ANE_ASSIGN_OR_RETURN(g.acc, source_of(rhs ? y : x));
+    GroupOp g{infos[i].kind, infos[i].p0, infos[i].p1, {}, {}, {}};
+    ANE_ASSIGN_OR_RETURN(g.x, source_of(x));
     if (y != nullptr) {
-      ANE_ASSIGN_OR_RETURN(g.other, source_of(rhs ? x : y));
+      ANE_ASSIGN_OR_RETURN(g.y, source_of(y));
     }
-    g.acc_is_rhs = rhs;
-    g.in_place = reusable(rhs ? y : x);
-    g.slot = g.in_place ? g.acc.slot : slots++;
-    g.store = stored[i] ? ctx.mutable_data(results[i]) : nullptr;
-    slot_of[i] = g.slot;
+    // Slots whose value this op reads last are free for its own result (in place).
+    for (const mil::Value* a : {x, y}) {
+      const int m = a ? member(a) : -1;
+      const int slot = m >= 0 ? result_of[static_cast<size_t>(m)].slot : -1;
+      if (slot >= 0 && last_reader[static_cast<size_t>(m)] == i &&
+          std::find(free_slots.begin(), free_slots.end(), slot) == free_slots.end()) {
+        free_slots.push_back(slot);
+      }
+    }
+    if (stored[i]) {
+      g.dst.stored = ctx.mutable_data(results[i]);
+    } else if (!free_slots.empty()) {
+      g.dst.slot = free_slots.back();
+      free_slots.pop_back();
+    } else {
+      g.dst.slot = slots++;
+    }
+    result_of[i] = g.dst;
     p.ops.push_back(g);
   }
   const Shape& out_shape = results.back()->type.shape;

@@ -9,8 +9,8 @@
 
 namespace ane::cpu {
 
-// The elementwise ops a fused group can hold. Binary ops combine the running value `acc`
-// with another operand; unary ops read only `acc`; p0/p1 are the op's scalar parameters.
+// The elementwise ops a fused group can hold: binary ops of x and y, unary ops of x; p0/p1
+// are the op's scalar parameters.
 enum class EwKind : uint8_t {
   kAdd, kSub, kMul, kDiv, kPow, kMax, kMin,                          // binary
   kSigmoid, kTanh, kRelu, kGeluExact, kGeluTanh, kGeluSigmoid, kSilu,  // unary
@@ -30,10 +30,10 @@ struct PackSource {
 
 struct Kernels {
   const char* isa;  // "avx2" or "portable"
-  // acc[i] = op(acc[i], other[i * other_stride]) (operands swapped when acc_is_rhs), or
-  // acc[i] = op(acc[i]) for unary kinds. other_stride is 0 (broadcast) or 1.
-  void (*ew)(EwKind kind, float* acc, const float* other, int64_t other_stride, int64_t n, float p0, float p1,
-             bool acc_is_rhs);
+  // dst[i] = op(x[i * x_stride], y[i * y_stride]), or op(x[i * x_stride]) for unary kinds;
+  // strides are 0 (one broadcast value) or 1; dst may be x or y (in place).
+  void (*ew)(EwKind kind, float* dst, const float* x, int64_t x_stride, const float* y, int64_t y_stride, int64_t n,
+             float p0, float p1);
   // x[i] = the nearest fp16 value (ties to even, overflow to inf, fp16 subnormals).
   void (*round_fp16)(float* x, int64_t n);
   // y[k, i] = softmax over k of x[k, i], k < n, i < inner (row k at x + k * inner).

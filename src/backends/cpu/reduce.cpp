@@ -93,12 +93,13 @@ StepFn causal_softmax(const CausalRole& role, const float* scores, float* yp, co
       }
       const int64_t n = hi - lo;
       std::fill(y, y + lo, 0.0f);
-      std::copy_n(scores + o * S + lo, n, y + lo);
+      const float* in = scores + o * S + lo;
       if (role.scale) {
-        k->ew(EwKind::kMul, y + lo, &*role.scale, 0, n, 0, 0, false);
+        k->ew(EwKind::kMul, y + lo, in, 1, &*role.scale, 0, n, 0, 0);
         if (round_fp16) k->round_fp16(y + lo, n);
+        in = y + lo;
       }
-      k->ew(EwKind::kAdd, y + lo, mask + row * S + lo, 1, n, 0, 0, false);
+      k->ew(EwKind::kAdd, y + lo, in, 1, mask + row * S + lo, 1, n, 0, 0);
       if (round_fp16) k->round_fp16(y + lo, n);
       k->softmax(y + lo, y + lo, n, 1);
       std::fill(y + hi, y + S, 0.0f);
