@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -64,13 +65,23 @@ std::vector<float> layer_slice(const std::vector<float>& stacked, size_t l, size
 
 }  // namespace
 
-Expected<ModelWeights> ModelWeights::zeros(const ModelConfig& config) {
+Expected<ModelWeights> ModelWeights::zeros(const ModelConfig& config, ThreadPool* pool) {
   ANE_RETURN_IF_ERROR(config.validate());
   ModelWeights w;
   w.config = config;
   w.layers.resize(static_cast<size_t>(config.n_layers));
-  for_each_tensor(w, [](const std::string&, const std::vector<uint64_t>& shape, std::vector<float>& t) {
-    t = vector_on_huge_pages<float>(elements(shape));
+  std::vector<std::pair<size_t, std::vector<float>*>> tensors;  // elements, tensor
+  for_each_tensor(w, [&](const std::string&, const std::vector<uint64_t>& shape, std::vector<float>& t) {
+    tensors.emplace_back(elements(shape), &t);
+  });
+  // Largest first, each thread taking the next one free, so that the threads finish together.
+  std::sort(tensors.begin(), tensors.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::atomic<size_t> next{0};
+  const size_t threads = pool != nullptr ? static_cast<size_t>(pool->size()) : 1;
+  parallel_for(pool, threads, 1, [&](size_t, size_t) {
+    for (size_t i; (i = next.fetch_add(1)) < tensors.size();) {
+      *tensors[i].second = vector_on_huge_pages<float>(tensors[i].first);
+    }
   });
   return w;
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "core/thread_pool.h"
 #include "formats/blzt_checkpoint.h"
 #include "formats/checkpoint.h"
 #include "formats/llama2_model.h"
@@ -31,8 +32,10 @@ struct ModelWeights {
   std::vector<float> rms_final;   // [D]
   std::vector<float> classifier;  // [V, D]; empty when config.shared_classifier
 
-  // Zero-filled tensors of the sizes `config` implies (validated first).
-  static Expected<ModelWeights> zeros(const ModelConfig& config);
+  // Zero-filled tensors of the sizes `config` implies (validated first). With a pool its
+  // threads allocate and first touch them at once: a model's gigabyte takes the kernel
+  // seconds to fault in on one thread.
+  static Expected<ModelWeights> zeros(const ModelConfig& config, ThreadPool* pool = nullptr);
 
   // Every tensor with its name and shape, in a fixed order: "embedding", then per layer
   // "layers.<i>.<rms_att|wq|wk|wv|wo|rms_ffn|w1|w2|w3|q_norm|k_norm>" (q/k norms only when

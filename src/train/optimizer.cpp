@@ -70,11 +70,11 @@ double LrSchedule::at(int64_t step) const {
   return min_lr + 0.5 * (lr - min_lr) * (1.0 + std::cos(std::numbers::pi * progress));
 }
 
-Expected<AdamW> AdamW::create(const ModelConfig& config, AdamWConfig options) {
+Expected<AdamW> AdamW::create(const ModelConfig& config, AdamWConfig options, ThreadPool* pool) {
   AdamW a;
   a.options_ = options;
-  ANE_ASSIGN_OR_RETURN(a.m_, ModelWeights::zeros(config));
-  ANE_ASSIGN_OR_RETURN(a.v_, ModelWeights::zeros(config));
+  ANE_ASSIGN_OR_RETURN(a.m_, ModelWeights::zeros(config, pool));
+  ANE_ASSIGN_OR_RETURN(a.v_, ModelWeights::zeros(config, pool));
   return a;
 }
 

@@ -40,7 +40,7 @@ struct HalfCopy {
 class AdamW {
  public:
   AdamW() = default;  // no moments: for a trainer that only evaluates
-  static Expected<AdamW> create(const ModelConfig& config, AdamWConfig options);
+  static Expected<AdamW> create(const ModelConfig& config, AdamWConfig options, ThreadPool* pool = nullptr);
   // One update of every tensor with gradient grad_scale * g: t += 1, then
   // w -= lr * (m_hat / (sqrt(v_hat) + eps) + wd * w). Runs over `pool` (tensors split into
   // chunks); the gradients are only read. Tensors with an entry in `copies` are also

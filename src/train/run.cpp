@@ -90,8 +90,8 @@ Status write_checkpoint(const nlohmann::json& meta, std::span<const TensorView> 
 
 }  // namespace
 
-Expected<ModelWeights> init_weights(const ModelConfig& config, uint64_t seed) {
-  ANE_ASSIGN_OR_RETURN(ModelWeights w, ModelWeights::zeros(config));
+Expected<ModelWeights> init_weights(const ModelConfig& config, uint64_t seed, ThreadPool* pool) {
+  ANE_ASSIGN_OR_RETURN(ModelWeights w, ModelWeights::zeros(config, pool));
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> normal(0.0f, 0.02f);
   const float residual = 1.0f / std::sqrt(2.0f * static_cast<float>(config.n_layers));
@@ -144,7 +144,7 @@ Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, Run
   } else if (!source.llama2_path.empty()) {
     ANE_ASSIGN_OR_RETURN(weights, load_model_weights(source.llama2_path));
   } else if (source.config) {
-    ANE_ASSIGN_OR_RETURN(weights, init_weights(*source.config, o.seed));
+    ANE_ASSIGN_OR_RETURN(weights, init_weights(*source.config, o.seed, engine.thread_pool().get()));
   } else {
     return invalid_argument("no model: give a config, a model file, or --resume");
   }

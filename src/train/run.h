@@ -101,8 +101,9 @@ enum class RunOutcome {
 };
 
 // Random initial weights for training from scratch: matrices N(0, 0.02^2) with the two
-// residual-output projections (wo, w2) scaled by 1 / sqrt(2 n_layers), norm scales 1.
-Expected<ModelWeights> init_weights(const ModelConfig& config, uint64_t seed);
+// residual-output projections (wo, w2) scaled by 1 / sqrt(2 n_layers), norm scales 1. A
+// pool's threads fault the tensors in; the values do not depend on it.
+Expected<ModelWeights> init_weights(const ModelConfig& config, uint64_t seed, ThreadPool* pool = nullptr);
 
 // Runs the training described by `options` on `engine`.
 Expected<RunOutcome> run_training(Engine& engine, const ModelSource& source, RunOptions options, RunObserver& observer);

@@ -92,8 +92,9 @@ Expected<std::unique_ptr<Trainer>> Trainer::create(Engine& engine, ModelWeights 
   AdamW adam;
   ModelWeights grads;
   if (!options.evaluate_only) {
-    ANE_ASSIGN_OR_RETURN(adam, AdamW::create(c, options.adamw));
-    ANE_ASSIGN_OR_RETURN(grads, ModelWeights::zeros(c));
+    ThreadPool* pool = engine.thread_pool().get();  // faults the state in on every thread
+    ANE_ASSIGN_OR_RETURN(adam, AdamW::create(c, options.adamw, pool));
+    ANE_ASSIGN_OR_RETURN(grads, ModelWeights::zeros(c, pool));
   }
   std::unique_ptr<Trainer> t(new Trainer(engine, std::move(weights), options, std::move(adam), std::move(grads)));
   ANE_ASSIGN_OR_RETURN(t->kernels_, KernelSet::create(engine, c, options.pipeline, &t->pool_));
