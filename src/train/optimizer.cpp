@@ -27,17 +27,14 @@ std::vector<Chunk> chunks_of(const ModelWeights& w) {
   return chunks;
 }
 
-// Calls fn(tensor index, begin, end) over chunks of every tensor of `w`, spread over `pool`.
-// Threads claim chunks one at a time: tensors differ in their traffic (AdamW writes fp16
-// copies of some), so equal halves would finish apart.
+// Calls fn(i, chunks[i]) for every chunk, spread over `pool`. Threads claim chunks one at a
+// time: chunks differ in their traffic (AdamW writes fp16 copies of some tensors; the norm
+// reads only the tensors no GEMM reported), so equal halves would finish apart.
 template <typename Fn>
-void for_each_chunk(const ModelWeights& w, ThreadPool& pool, Fn&& fn) {
-  const std::vector<Chunk> chunks = chunks_of(w);
+void for_each_chunk(const std::vector<Chunk>& chunks, ThreadPool& pool, Fn&& fn) {
   std::atomic<size_t> next{0};
   pool.parallel_for(static_cast<size_t>(pool.size()), 1, [&](size_t, size_t) {
-    for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < chunks.size();) {
-      fn(chunks[i].tensor, chunks[i].begin, chunks[i].end);
-    }
+    for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < chunks.size();) fn(i, chunks[i]);
   });
 }
 
@@ -94,7 +91,8 @@ Status AdamW::step(ModelWeights& weights, const ModelWeights& grads, double lr, 
     halves[static_cast<size_t>(t - w.begin())] = c.halves;
   }
   ++t_;
-  for_each_chunk(weights, pool, [&](size_t t, size_t b, size_t e) {
+  for_each_chunk(chunks_of(weights), pool, [&](size_t, const Chunk& k) {
+    const size_t t = k.tensor, b = k.begin, e = k.end;
     AdamParams p;
     p.lr = static_cast<float>(lr);
     p.beta1 = static_cast<float>(options_.beta1);
@@ -116,14 +114,11 @@ double global_norm(const ModelWeights& grads, ThreadPool& pool, std::span<const 
   const std::vector<Chunk> chunks = chunks_of(grads);
   std::vector<double> sums(chunks.size());
   const auto g = grads.tensors();
-  pool.parallel_for(chunks.size(), 1, [&](size_t b, size_t e) {
-    for (size_t c = b; c < e; ++c) {
-      const Chunk& k = chunks[c];
-      if (is_known(k.tensor)) {
-        sums[c] = k.begin == 0 ? *known[k.tensor] : 0.0;
-      } else {
-        sums[c] = sum_of_squares(g[k.tensor].data.subspan(k.begin, k.end - k.begin));
-      }
+  for_each_chunk(chunks, pool, [&](size_t c, const Chunk& k) {
+    if (is_known(k.tensor)) {
+      sums[c] = k.begin == 0 ? *known[k.tensor] : 0.0;
+    } else {
+      sums[c] = sum_of_squares(g[k.tensor].data.subspan(k.begin, k.end - k.begin));
     }
   });
   double total = 0;
@@ -133,8 +128,9 @@ double global_norm(const ModelWeights& grads, ThreadPool& pool, std::span<const 
 
 void zero_all(ModelWeights& grads, ThreadPool& pool) {
   auto g = grads.tensors();
-  for_each_chunk(grads, pool, [&](size_t t, size_t b, size_t e) {
-    std::fill(g[t].data.begin() + static_cast<ptrdiff_t>(b), g[t].data.begin() + static_cast<ptrdiff_t>(e), 0.0f);
+  for_each_chunk(chunks_of(grads), pool, [&](size_t, const Chunk& k) {
+    std::fill(g[k.tensor].data.begin() + static_cast<ptrdiff_t>(k.begin),
+              g[k.tensor].data.begin() + static_cast<ptrdiff_t>(k.end), 0.0f);
   });
 }
 
