@@ -6,6 +6,7 @@
 // steps to the next and to the CPU work between kernels), and anyone may make their own.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -75,6 +76,18 @@ template <typename Fn>
 void parallel_for(ThreadPool* pool, size_t n, size_t grain, Fn&& fn) {
   if (pool == nullptr) return fn(size_t{0}, n);
   pool->parallel_for(n, grain, fn);
+}
+
+// fn(i) for every i in [0, n), each of the pool's threads taking the next unclaimed i (in
+// order on this thread when there is no pool): for items of unequal cost, which equal shares
+// would leave one thread waiting on the other for.
+template <typename Fn>
+void parallel_claim(ThreadPool* pool, size_t n, Fn&& fn) {
+  std::atomic<size_t> next{0};
+  const size_t threads = pool != nullptr ? static_cast<size_t>(pool->size()) : 1;
+  parallel_for(pool, std::min(threads, n), 1, [&](size_t, size_t) {
+    for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n;) fn(i);
+  });
 }
 
 }  // namespace ane

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -74,15 +73,10 @@ Expected<ModelWeights> ModelWeights::zeros(const ModelConfig& config, ThreadPool
   for_each_tensor(w, [&](const std::string&, const std::vector<uint64_t>& shape, std::vector<float>& t) {
     tensors.emplace_back(elements(shape), &t);
   });
-  // Largest first, each thread taking the next one free, so that the threads finish together.
+  // Largest first, so that the threads finish together.
   std::sort(tensors.begin(), tensors.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  std::atomic<size_t> next{0};
-  const size_t threads = pool != nullptr ? static_cast<size_t>(pool->size()) : 1;
-  parallel_for(pool, threads, 1, [&](size_t, size_t) {
-    for (size_t i; (i = next.fetch_add(1)) < tensors.size();) {
-      *tensors[i].second = vector_on_huge_pages<float>(tensors[i].first);
-    }
-  });
+  parallel_claim(pool, tensors.size(),
+                 [&](size_t i) { *tensors[i].second = vector_on_huge_pages<float>(tensors[i].first); });
   return w;
 }
 

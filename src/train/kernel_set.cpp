@@ -88,19 +88,17 @@ Status KernelSet::compile_all(const ModelWeights* baked) {
     // several threads at once.
     std::vector<std::unique_ptr<Kernel>> compiled(static_cast<size_t>(layers));
     std::vector<Status> status(static_cast<size_t>(layers));
-    parallel_for(pool_, static_cast<size_t>(layers), 1, [&](size_t lo, size_t hi) {
+    parallel_claim(pool_, static_cast<size_t>(layers), [&](size_t l) {
       models::KernelGenerator gen(config_);
-      for (size_t l = lo; l < hi; ++l) {
-        const models::WeightViews views = baked ? layer_views(*baked, static_cast<int>(l)) : models::WeightViews{};
-        auto p = generate_layer_kernel(gen, kind, source, baked ? &views : nullptr);
-        if (!p.ok()) {
-          status[l] = p.error();
-          continue;
-        }
-        if (l == 0) layouts_[ki] = p->layout();  // the same for every layer
-        auto k = models::compile_kernel(engine_, std::move(p).value(), arena_);
-        if (k.ok()) compiled[l] = std::move(k).value(); else status[l] = k.error();
+      const models::WeightViews views = baked ? layer_views(*baked, static_cast<int>(l)) : models::WeightViews{};
+      auto p = generate_layer_kernel(gen, kind, source, baked ? &views : nullptr);
+      if (!p.ok()) {
+        status[l] = p.error();
+        return;
       }
+      if (l == 0) layouts_[ki] = p->layout();  // the same for every layer
+      auto k = models::compile_kernel(engine_, std::move(p).value(), arena_);
+      if (k.ok()) compiled[l] = std::move(k).value(); else status[l] = k.error();
     });
     for (const Status& s : status) {
       if (!s.ok()) return failed(s);

@@ -32,10 +32,7 @@ std::vector<Chunk> chunks_of(const ModelWeights& w) {
 // reads only the tensors no GEMM reported), so equal halves would finish apart.
 template <typename Fn>
 void for_each_chunk(const std::vector<Chunk>& chunks, ThreadPool& pool, Fn&& fn) {
-  std::atomic<size_t> next{0};
-  pool.parallel_for(static_cast<size_t>(pool.size()), 1, [&](size_t, size_t) {
-    for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < chunks.size();) fn(i, chunks[i]);
-  });
+  parallel_claim(&pool, chunks.size(), [&](size_t i) { fn(i, chunks[i]); });
 }
 
 // Σ x² in double, summed in fp32 columns of 64 lanes over blocks of 4096 values (64 terms a

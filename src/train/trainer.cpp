@@ -28,9 +28,9 @@ class ScopedTime {
   Timer timer_;
 };
 
+// `threads` is resolved (Trainer::create): never 0.
 std::shared_ptr<ThreadPool> own_or_engine_pool(const Engine& engine, int threads) {
-  const std::shared_ptr<ThreadPool>& shared = engine.thread_pool();
-  if ((threads == 0 ? default_thread_count() : threads) == shared->size()) return shared;
+  if (threads == engine.thread_pool()->size()) return engine.thread_pool();
   return std::make_shared<ThreadPool>(threads);
 }
 

@@ -176,7 +176,7 @@ class CpuExecutable final : public Executable {
   template <typename Fn>
   void parallel_chunks(size_t n, Fn&& fn) {
     constexpr size_t kGrain = size_t{1} << 16;
-    runtime.pool.parallel_for(n, kGrain, fn);
+    runtime.pool->parallel_for(n, kGrain, fn);
   }
 
   // `floats` fp32 values, copied by the pool's threads; byte copies, as the caller's buffer
@@ -204,7 +204,7 @@ class CpuExecutable final : public Executable {
       if (b.dtype == mil::DType::kFp16 && b.runs) {
         const auto* src = reinterpret_cast<const half_bits*>(bytes.data());
         const auto& runs = *b.runs;
-        runtime.pool.parallel_for(runs.size(), 1, [&](size_t lo, size_t hi) {
+        runtime.pool->parallel_for(runs.size(), 1, [&](size_t lo, size_t hi) {
           for (size_t r = lo; r < hi; ++r) {
             const auto [offset, length] = runs[r];
             halves_to_floats(b.data + offset, src + offset, static_cast<size_t>(length));

@@ -167,7 +167,7 @@ void run_unit(const GroupPlan& p, size_t unit, float* tiles) {
   for (const GroupOp& op : p.ops) {
     int64_t xs = 0, ys = 0;
     const float* x = source(op.x, xs);
-    const float* y = op.y.external >= 0 || op.y.slot >= 0 || op.y.stored != nullptr ? source(op.y, ys) : nullptr;
+    const float* y = is_binary(op.kind) ? source(op.y, ys) : nullptr;
     float* dst = op.dst.slot >= 0 ? tiles + op.dst.slot * kTile : op.dst.stored + row * p.inner + t0;
     p.k->ew(op.kind, dst, x, xs, y, ys, n, op.p0, op.p1);
     if (p.round_fp16) p.k->round_fp16(dst, n);
@@ -187,7 +187,7 @@ Status run_group(const GroupPlan& p) {
     return {};
   }
   const GroupPlan* plan = &p;
-  p.rt->pool.parallel_for(units, 2, [plan](size_t begin, size_t end) { run_units(*plan, begin, end); });
+  p.rt->pool->parallel_for(units, 2, [plan](size_t begin, size_t end) { run_units(*plan, begin, end); });
   return {};
 }
 

@@ -1,6 +1,6 @@
 // Linear family: 1x1 convolutions, matmul and linear as sgemm calls (blas.h).
 // Constant weights are already fp32 in the executable's constant buffer (converted once at
-// compile time); every product runs on the executable's own pool. Convolutions other than
+// compile time); every product runs on the executable's pool (Runtime). Convolutions other than
 // 1x1 / stride 1 / no padding / groups 1 fall back to the reference kernel.
 #include <algorithm>
 #include <bit>
@@ -74,7 +74,7 @@ Expected<StepFn> lower_conv(const mil::Op& op, LowerCtx& ctx) {
   return StepFn([=] {
     for (int64_t n = 0; n < batch; ++n) {
       float* yn = yp + n * cout * hw;
-      sgemm(wo.at(0, cin, 1), xo.at(n * cin * hw, x_rows, 1), yn, hw, cout, hw, cin, 0.0f, &rt->pool);
+      sgemm(wo.at(0, cin, 1), xo.at(n * cin * hw, x_rows, 1), yn, hw, cout, hw, cin, 0.0f, rt->pool.get());
       if (bp) k->add_row_bias(yn, bp, cout, hw);
     }
     return Status();
@@ -247,9 +247,9 @@ Expected<StepFn> lower_matmul(const mil::Op& op, LowerCtx& ctx) {
       sgemm(ma, mb, out + static_cast<int64_t>(i) * m * n, n, m, n, kk, 0.0f, pool, {st});
     };
     if (batches.size() == 1) {
-      one(0, &rt->pool);
+      one(0, rt->pool.get());
     } else {  // e.g. attention heads: one whole product per thread
-      rt->pool.parallel_for(batches.size(), 1, [&](size_t b0, size_t b1) {
+      rt->pool->parallel_for(batches.size(), 1, [&](size_t b0, size_t b1) {
         for (size_t i = b0; i < b1; ++i) one(i, nullptr);
       });
     }
@@ -270,7 +270,7 @@ Expected<StepFn> lower_linear(const mil::Op& op, LowerCtx& ctx) {
   float* out = ctx.mutable_data(op.outputs[0]);
   Runtime* rt = &ctx.runtime();
   return StepFn([=] {
-    sgemm(xo.at(0, x_rows, 1), wo.at(0, 1, din), out, dout, rows, dout, din, 0.0f, &rt->pool);
+    sgemm(xo.at(0, x_rows, 1), wo.at(0, 1, din), out, dout, rows, dout, din, 0.0f, rt->pool.get());
     if (bp) {
       for (int64_t r = 0; r < rows; ++r) {
         for (int64_t o = 0; o < dout; ++o) out[r * dout + o] += bp[o];

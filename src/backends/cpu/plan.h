@@ -34,11 +34,10 @@ inline constexpr int kMaxRank = 8;
 
 // Run-time services shared by an executable's steps (the pool, the GEMM thread count).
 struct Runtime {
-  explicit Runtime(std::shared_ptr<ThreadPool> shared) : owned(std::move(shared)), pool(*owned) {}
-  std::shared_ptr<ThreadPool> owned;  // the compile's pool (CompileOptions::pool) or our own
-  ThreadPool& pool;
+  explicit Runtime(std::shared_ptr<ThreadPool> threads_to_run_on) : pool(std::move(threads_to_run_on)) {}
+  std::shared_ptr<ThreadPool> pool;  // the compile's pool (CompileOptions::pool) or one of its own
   std::atomic<int64_t> triangle_products{0};  // ExecutableStats::triangle_products
-  int threads() { return pool.size(); }
+  int threads() { return pool->size(); }
 };
 
 // Where an operand's elements are when it lies in an fp16 input or is an fp16 constant kept

@@ -36,7 +36,7 @@ void for_outer(Runtime& rt, const Blocks& b, F* fn) {
     for (int64_t o = 0; o < b.outer; ++o) (*fn)(o);
     return;
   }
-  rt.pool.parallel_for(static_cast<size_t>(b.outer), 1, [fn](size_t begin, size_t end) {
+  rt.pool->parallel_for(static_cast<size_t>(b.outer), 1, [fn](size_t begin, size_t end) {
     for (size_t o = begin; o < end; ++o) (*fn)(static_cast<int64_t>(o));
   });
 }
@@ -124,7 +124,7 @@ Expected<StepFn> lower_softmax(const mil::Op& op, LowerCtx& ctx) {
   }
   return StepFn([=] {
     if (b.outer == 1) {  // one block: share out its columns instead
-      softmax_columns(xp, yp, b.n, b.inner, rt->threads() > 1 ? &rt->pool : nullptr);
+      softmax_columns(xp, yp, b.n, b.inner, rt->threads() > 1 ? rt->pool.get() : nullptr);
       return Status();
     }
     auto one = [&](int64_t o) { k->softmax(xp + o * b.n * b.inner, yp + o * b.n * b.inner, b.n, b.inner); };

@@ -84,7 +84,7 @@ Expected<StepFn> copies_step(std::vector<CopyPlan> plans, Runtime& rt) {
     for (const CopyPlan& p : plans) {
       const int64_t rows = rows_of(p);
       if (rows > 1 && rows * p.dims[static_cast<size_t>(p.rank - 1)] >= kSplitElements && rt->threads() > 1) {
-        rt->pool.parallel_for(static_cast<size_t>(rows), 1, [&](size_t r0, size_t r1) {
+        rt->pool->parallel_for(static_cast<size_t>(rows), 1, [&](size_t r0, size_t r1) {
           copy_rows(p, static_cast<int64_t>(r0), static_cast<int64_t>(r1));
         });
       } else {
