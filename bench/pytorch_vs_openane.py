@@ -141,7 +141,7 @@ def main():
 
     cfg = PRESETS[args.config]
     print(f"machine: {machine_summary()}", flush=True)
-    torch_ms, ane_ms = [], []
+    torch_ms, ane_ms, rep_ratios = [], [], []
     with tempfile.TemporaryDirectory() as work:
         data = os.path.join(work, "tokens.bin")
         np.random.default_rng(0).integers(0, cfg[5], size=200_000, dtype=np.uint16).tofile(data)
@@ -150,11 +150,16 @@ def main():
             a = ane_step_times(args.ane, args.config, args.threads, args.steps, data, work)
             torch_ms += t
             ane_ms += a
+            rep_ratios.append(statistics.median(t) / statistics.median(a))
             print(f"rep {rep + 1}/{args.reps}: pytorch {statistics.median(t):8.1f} ms/step   "
-                  f"openane {statistics.median(a):8.1f} ms/step", flush=True)
+                  f"openane {statistics.median(a):8.1f} ms/step   ratio {rep_ratios[-1]:.2f}", flush=True)
     tm, am = statistics.median(torch_ms), statistics.median(ane_ms)
     print(f"{args.config}, seq {cfg[6]}, {args.threads} threads, AdamW, median of {len(torch_ms)} steps each:")
     print(f"  pytorch {tm:.1f} ms/step, openane {am:.1f} ms/step: openane is {tm / am:.2f}x faster")
+    # Adjacent repetitions share the machine's slow and fast stretches: their ratios show how
+    # much of the spread is the machine's rather than either program's.
+    print(f"  ratio within each repetition: median {statistics.median(rep_ratios):.2f}x "
+          f"({min(rep_ratios):.2f}-{max(rep_ratios):.2f}x)")
 
 
 if __name__ == "__main__":
