@@ -47,7 +47,8 @@ test-asan: deps
 	$(MAKE) BUILD=build-asan CMAKE_FLAGS="-DANE_SANITIZE=ON -DANE_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Sanitize" test
 
 test-fuzz: deps
-	$(MAKE) BUILD=build-fuzz CMAKE_FLAGS="-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DANE_FUZZ=ON -DANE_BUILD_TESTS=OFF -DANE_BUILD_BENCH=OFF" build
+	$(MAKE) BUILD=build-fuzz CMAKE_FLAGS="-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DANE_FUZZ=ON -DANE_BUILD_TESTS=OFF -DANE_BUILD_BENCH=OFF" build-fuzz/build.ninja
+	cmake --build build-fuzz --target fuzzers -j $(JOBS)
 	scripts/run-fuzzers.sh build-fuzz
 
 bench: build

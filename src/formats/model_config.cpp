@@ -157,7 +157,10 @@ json ModelConfig::to_json() const {
 Expected<ModelConfig> ModelConfig::from_json(const json& j, const std::string& source) {
   if (!j.is_object()) return config_error("expected a JSON object, got " + std::string(j.type_name()), source);
   ModelConfig c;
-  for (const auto& [key, value] : j.items()) {
+  for (const auto& item : j.items()) {
+    // Named references, not a structured binding: clang before 16 cannot capture one.
+    const std::string& key = item.key();
+    const json& value = item.value();
     auto wrong_type = [&](const char* want) {
       return config_error("key '" + key + "' must be " + want + ", got " + value.type_name(), source);
     };
