@@ -24,7 +24,9 @@ for fuzzer in "${fuzzers[@]}"; do
   work="$build/fuzz-corpus/$name"
   artifacts="$build/fuzz-artifacts/$name/"
   mkdir -p "$work" "$artifacts"
-  args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$artifacts" -print_final_stats=1)
+  # Inputs are a few KB: an allocation of hundreds of MB is a reader trusting a size field.
+  args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=256 -artifact_prefix="$artifacts"
+        -print_final_stats=1)
   [ -f "$root/fuzz/$family.dict" ] && args+=(-dict="$root/fuzz/$family.dict")
   seeds=()
   [ -d "$root/fuzz/corpus/$family" ] && seeds+=("$root/fuzz/corpus/$family")

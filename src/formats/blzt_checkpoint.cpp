@@ -333,6 +333,11 @@ Expected<std::pair<BlztHeader, BlztSizes>> read_header(ByteReader& r, std::span<
     return r.error_at(expected, std::to_string(bytes.size() - expected) + " unexpected bytes after the last array "
                                 "(embedding.v ends at byte " + std::to_string(expected) + ")");
   }
+  // A consistent layout may still be no model (an odd head_dim has no RoPE pairs): say so
+  // here, with the file's name, rather than when a trainer is built from it.
+  if (auto config = blzt_model_config(h); !config.ok()) {
+    return header_error(source, 0, "not a model OpenANE can hold: " + config.error().message());
+  }
   return std::pair{h, s};
 }
 

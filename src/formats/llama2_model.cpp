@@ -311,12 +311,13 @@ Expected<std::vector<uint8_t>> serialize_llama2_model(const Llama2Model& model, 
     out.pad_to(kLlama2V1HeaderSize);
   }
   const int half = h.head_size() / 2;
-  std::vector<float> rope(static_cast<size_t>(h.seq_len) * static_cast<size_t>(half));
+  std::vector<float> rope;  // made for v0's tables alone: v1 has none, whatever seq_len says
   for (const auto& s : file_sections(model, *count_elements(h), format)) {
     if (s.enc == Enc::kF32) {
       out.put_array<float>(*s.data);
       continue;
     }
+    rope.resize(static_cast<size_t>(h.seq_len) * static_cast<size_t>(half));
     // RoPE table [seq_len, head_size / 2]: angle pos * 10000^(-2i / head_size), as llama2.c exports it.
     for (int pos = 0; pos < h.seq_len; ++pos) {
       for (int i = 0; i < half; ++i) {

@@ -437,6 +437,16 @@ TEST(BlztBad, HeaderFieldsAreCheckedAtTheirOffsets) {
   expect_error(with(good, 4, 4), 84, "kv_heads = 0 must be positive");
 }
 
+TEST(BlztBad, AShapeThatIsNoModelIsRefusedWhenRead) {
+  // Four heads of one value each: a consistent layout, but RoPE has no pairs to rotate. Found
+  // by the blzt fuzzer: such a file read, and failed later without naming the file.
+  const Dims odd_heads{4, 1, 5, 4, 8, 4, 3, 2, 1};
+  expect_error(hand_built(odd_heads), 0, "not a model OpenANE can hold: ");
+  expect_error(hand_built(odd_heads), 0, "head_dim (1) must be even");
+  // Version 2's head_dim is dim / n_heads.
+  expect_error(hand_built(Dims{2, 1, 5, 4, 8, 4, 3}), 0, "head_dim (1) must be even");
+}
+
 TEST(BlztBad, HugeDimensionsFailWithoutAllocating) {
   std::vector<uint8_t> header = hand_built(kMha);
   header.resize(96);
