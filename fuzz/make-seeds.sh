@@ -39,6 +39,15 @@ for i, p in enumerate(pieces):
     out += struct.pack("<fi", -float(i), len(p)) + p
 open(f"{sys.argv[1]}/tokenizer.bin", "wb").write(out)
 PY
+# A BPE vocabulary with byte fallback, trained by `ane tokenizer` on this repository's README
+# (the text fuzzer encodes with it), and text to encode: English, UTF-8 of several widths.
+grep -v '^\s*$' "$root/README.md" > "$work/corpus.txt"
+"$ane" tokenizer train --vocab 512 "$work/corpus.txt" -o "$work/bpe512.bin" > /dev/null
+seed tokenizer bpe512.bin "$work/bpe512.bin"
+head -c 2000 "$work/corpus.txt" > "$work/english.txt"
+seed text english.txt "$work/english.txt"
+printf 'na\xc3\xafve caf\xc3\xa9 \xe2\x86\x92 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x99\x82\n\ttabs  and\x00NUL' > "$work/utf8.txt"
+seed text utf8.txt "$work/utf8.txt"
 seed token raw.bin "$work/tokens.bin"
 seed token llmc.bin "$work/tokens_llmc.bin"
 seed tokenizer tokenizer.bin "$work/tokenizer.bin"
