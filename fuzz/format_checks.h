@@ -15,6 +15,7 @@
 
 #include "formats/blzt_checkpoint.h"
 #include "formats/checkpoint.h"
+#include "formats/crc32.h"
 #include "formats/llama2_model.h"
 #include "formats/metrics_log.h"
 #include "formats/model_config.h"
@@ -34,9 +35,14 @@ struct Verdict {
 };
 using Check = Verdict (*)(std::span<const uint8_t> bytes);
 
+// Rewrites a (mutated) input's checksums and size fields so that it gets past them to the
+// parts of the reader behind them; nullptr for formats without any.
+using Repair = void (*)(std::vector<uint8_t>& bytes);
+
 struct FormatCheck {
   const char* family;  // the corpus folder fuzz/corpus/<family>/ and the fuzzer <family>_fuzz
   Check check;
+  Repair repair = nullptr;
 };
 
 // A value a reader accepts is written by the matching writer to bytes the reader accepts
@@ -86,6 +92,43 @@ inline Verdict check_checkpoint(std::span<const uint8_t> input) {
   return round_trip(
       input, [](std::span<const uint8_t> b) { return Checkpoint::parse(b, "input.ckpt"); },
       [](const Checkpoint& c) { return c.serialize(); });
+}
+
+// OANECKPT (formats/checkpoint.h): file_size, then every tensor's data CRC, the metadata and
+// table CRCs, and the header CRC, each wherever the fields it reads lie inside the bytes.
+inline void repair_checkpoint(std::vector<uint8_t>& b) {
+  if (b.size() < 64) return;
+  auto get = [&](uint64_t at, int width) {
+    uint64_t v = 0;
+    for (int i = 0; i < width; ++i) v |= uint64_t{b[at + static_cast<uint64_t>(i)]} << (8 * i);
+    return v;
+  };
+  auto put = [&](uint64_t at, uint64_t v, int width) {
+    for (int i = 0; i < width; ++i) b[at + static_cast<uint64_t>(i)] = static_cast<uint8_t>(v >> (8 * i));
+  };
+  auto crc_of = [&](uint64_t begin, uint64_t n) { return crc32(std::span<const uint8_t>(b).subspan(begin, n)); };
+  const uint64_t size = b.size(), meta = get(16, 8), table_size = get(24, 8);
+  put(32, size, 8);
+  if (meta > size - 64) return;
+  put(40, crc_of(64, meta), 4);
+  const uint64_t table = 64 + meta;
+  if (table_size > size - table) return;
+  // Each record: u32 name_len, name, u32 dtype, u32 rank, u64 dims[rank], u64 data_offset,
+  // u64 data_size, u32 data_crc.
+  for (uint64_t at = table, end = table + table_size; at + 4 <= end;) {
+    const uint64_t name_len = get(at, 4);
+    if (name_len > end - at - 4 || end - at - 4 - name_len < 8) break;
+    const uint64_t rank = get(at + 4 + name_len + 4, 4);
+    if (rank > 64) break;
+    const uint64_t fields = at + 4 + name_len + 8 + 8 * rank;
+    if (fields > end || end - fields < 20) break;
+    const uint64_t offset = get(fields, 8), n = get(fields + 8, 8);
+    if (offset <= size && n <= size - offset) put(fields + 16, crc_of(offset, n), 4);
+    at = fields + 20;
+  }
+  put(44, crc_of(table, table_size), 4);
+  put(12, 0, 4);
+  put(12, crc_of(0, 64), 4);
 }
 
 inline Verdict check_npy(std::span<const uint8_t> input) {
@@ -148,9 +191,15 @@ inline Verdict check_weight_blob(std::span<const uint8_t> input) {
 
 inline std::span<const FormatCheck> format_checks() {
   static const FormatCheck kChecks[] = {
-      {"llama2", check_llama2_model}, {"tokenizer", check_tokenizer_file}, {"blzt", check_blzt_checkpoint},
-      {"checkpoint", check_checkpoint}, {"npy", check_npy},                 {"model", check_model_config},
-      {"metrics", check_metrics_log},   {"token", check_token_shard},       {"weight", check_weight_blob},
+      {"llama2", check_llama2_model},
+      {"tokenizer", check_tokenizer_file},
+      {"blzt", check_blzt_checkpoint},
+      {"checkpoint", check_checkpoint, repair_checkpoint},
+      {"npy", check_npy},
+      {"model", check_model_config},
+      {"metrics", check_metrics_log},
+      {"token", check_token_shard},
+      {"weight", check_weight_blob},
   };
   return kChecks;
 }
