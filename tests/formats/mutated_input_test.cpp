@@ -29,10 +29,15 @@ std::vector<uint8_t> read_bytes(const fs::path& path) {
 // cut, inserted or repeated. A fresh mutation each call, reproducible from the generator.
 std::vector<uint8_t> mutate(const std::vector<uint8_t>& seed, std::mt19937_64& rng) {
   std::vector<uint8_t> b = seed;
-  auto at = [&](size_t room) { return b.size() > room ? std::uniform_int_distribution<size_t>(0, b.size() - room)(rng) : 0; };
+  // A random offset with `room` bytes after it (0 when the input is shorter).
+  auto at = [&](size_t room) -> size_t {
+    return b.size() > room ? std::uniform_int_distribution<size_t>(0, b.size() - room)(rng) : 0;
+  };
   switch (rng() % 6) {
     case 0:  // flip 1-4 bits
-      for (int i = 0, n = 1 + static_cast<int>(rng() % 4); i < n && !b.empty(); ++i) b[at(1)] ^= uint8_t(1u << (rng() % 8));
+      for (int i = 0, n = 1 + static_cast<int>(rng() % 4); i < n && !b.empty(); ++i) {
+        b[at(1)] ^= static_cast<uint8_t>(1u << (rng() % 8));
+      }
       break;
     case 1: {  // a little-endian field of 1, 2, 4 or 8 bytes set to a boundary value
       static const uint64_t kValues[] = {0, 1, 2, 0x7f, 0x80, 0xff, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff,
@@ -102,7 +107,8 @@ TEST_P(MutatedInput, EndsInAValueOrAnErrorAndKeepsTheFormatsProperty) {
               seeds.size() * kMutationsPerSeed);
 }
 
-INSTANTIATE_TEST_SUITE_P(Formats, MutatedInput, ::testing::ValuesIn(fuzz::format_checks().begin(), fuzz::format_checks().end()),
+INSTANTIATE_TEST_SUITE_P(Formats, MutatedInput,
+                         ::testing::ValuesIn(fuzz::format_checks().begin(), fuzz::format_checks().end()),
                          [](const auto& p) { return std::string(p.param.family); });
 
 }  // namespace

@@ -426,20 +426,23 @@ TEST_F(Cli, TokenizerTrainTokenizeDetokenize) {
   std::string joined;
   for (const auto& d : docs) joined += d + "\n%\n";
   ASSERT_TRUE(write_file_atomic(path("docs.txt"), joined).ok());
-  RunResult tokenized = run_ane("tokenize --tokenizer " + path("tok.bin") + " " + path("docs.txt") + " -o " +
-                                path("s.bin") + " --doc-separator '\\n%\\n' --val-fraction 0.1 --format llmc");
-  ASSERT_EQ(tokenized.exit_code, 0) << tokenized.output;
-
   std::vector<uint16_t> want_train, want_val;
   for (size_t i = 0; i < docs.size(); ++i) {
     for (int32_t id : tok->encode(docs[i], true, false)) (i < 18 ? want_train : want_val).push_back(static_cast<uint16_t>(id));
   }
-  auto train = TokenShard::open(path("s.bin"));
-  auto val = TokenShard::open(path("s_val.bin"));
-  ASSERT_TRUE(train.ok() && val.ok());
-  EXPECT_EQ(train->format(), ShardFormat::kLlmc);
-  EXPECT_EQ(std::vector<uint16_t>(train->tokens().begin(), train->tokens().end()), want_train);
-  EXPECT_EQ(std::vector<uint16_t>(val->tokens().begin(), val->tokens().end()), want_val);
+  // Two threads share 18 training documents out in batches of 16: the shard keeps their order.
+  for (int threads : {2, 1}) {
+    RunResult tokenized = run_ane("tokenize --tokenizer " + path("tok.bin") + " " + path("docs.txt") + " -o " +
+                                  path("s.bin") + " --doc-separator '\\n%\\n' --val-fraction 0.1 --format llmc --threads " +
+                                  std::to_string(threads));
+    ASSERT_EQ(tokenized.exit_code, 0) << tokenized.output;
+    auto train = TokenShard::open(path("s.bin"));
+    auto val = TokenShard::open(path("s_val.bin"));
+    ASSERT_TRUE(train.ok() && val.ok());
+    EXPECT_EQ(train->format(), ShardFormat::kLlmc);
+    EXPECT_EQ(std::vector<uint16_t>(train->tokens().begin(), train->tokens().end()), want_train) << threads;
+    EXPECT_EQ(std::vector<uint16_t>(val->tokens().begin(), val->tokens().end()), want_val) << threads;
+  }
 
   RunResult text = run_ane("detokenize --tokenizer " + path("tok.bin") + " " + path("s.bin") + " --doc-separator '\\n%\\n'");
   ASSERT_EQ(text.exit_code, 0) << text.output;
