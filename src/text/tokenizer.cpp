@@ -66,13 +66,28 @@ struct LowerPriority {
   }
 };
 
+// The merge table's key of an adjacent pair of (canonical) ids.
+uint64_t pair_key(int32_t left, int32_t right) {
+  return static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32 | static_cast<uint32_t>(right);
+}
+
 }  // namespace
 
 Tokenizer::Tokenizer(TokenizerFile file) : file_(std::move(file)) {
-  ids_.reserve(file_.entries.size());
-  for (size_t id = 0; id < file_.entries.size(); ++id) {
-    ids_.emplace(file_.entries[id].piece, static_cast<int32_t>(id));  // keeps the lowest id
-    longest_piece_ = std::max(longest_piece_, file_.entries[id].piece.size());
+  const size_t n = file_.entries.size();
+  ids_.reserve(n);
+  for (size_t id = 0; id < n; ++id) ids_.emplace(file_.entries[id].piece, static_cast<int32_t>(id));  // the lowest id
+  canonical_.resize(n);
+  for (size_t id = 0; id < n; ++id) canonical_[id] = lookup(file_.entries[id].piece);
+  // Two symbols merge when their texts join to a piece (its lowest id): every split of every
+  // piece that may merge into two pieces, found once here instead of per pair while encoding.
+  for (size_t id = 0; id < n; ++id) {
+    const std::string_view piece = file_.entries[id].piece;
+    if (canonical_[id] != static_cast<int32_t>(id) || !(file_.entries[id].score > kNoMergeScore)) continue;
+    for (size_t k = 1; k < piece.size(); ++k) {
+      const int32_t left = lookup(piece.substr(0, k)), right = lookup(piece.substr(k));
+      if (left >= 0 && right >= 0) merges_.emplace(pair_key(left, right), static_cast<int32_t>(id));
+    }
   }
 }
 
@@ -127,21 +142,16 @@ void Tokenizer::merge_pairs(std::vector<int32_t>* ids) const {
   }
 
   std::priority_queue<Candidate, std::vector<Candidate>, LowerPriority> heap;
-  std::string joined;
   auto push_pair = [&](int32_t left, int32_t right) {
     if (left < 0 || right < 0) return;
     const Symbol& l = sym[static_cast<size_t>(left)];
     const Symbol& r = sym[static_cast<size_t>(right)];
-    // As run.c: the concatenation of the two pieces' texts (a byte token's text is "<0xXX>").
-    const std::string& lp = file_.entries[static_cast<size_t>(l.id)].piece;
-    const std::string& rp = file_.entries[static_cast<size_t>(r.id)].piece;
-    if (lp.size() + rp.size() > longest_piece_) return;
-    joined.assign(lp).append(rp);
-    const int32_t merged = lookup(joined);
-    if (merged < 0) return;
-    const float score = file_.entries[static_cast<size_t>(merged)].score;
-    if (!(score > kNoMergeScore)) return;
-    heap.push({score, left, right, l.version, r.version, merged});
+    // As run.c: the piece the two texts join to (a byte token's text is "<0xXX>"), if any.
+    const auto it =
+        merges_.find(pair_key(canonical_[static_cast<size_t>(l.id)], canonical_[static_cast<size_t>(r.id)]));
+    if (it == merges_.end()) return;
+    const int32_t merged = it->second;
+    heap.push({file_.entries[static_cast<size_t>(merged)].score, left, right, l.version, r.version, merged});
   };
   for (int32_t i = 0; i + 1 < n; ++i) push_pair(i, i + 1);
 

@@ -58,8 +58,10 @@ class Tokenizer {
 
   TokenizerFile file_;
   std::unordered_map<std::string, int32_t, PieceHash, std::equal_to<>> ids_;
-  size_t longest_piece_ = 0;
-  char bytes_[kByteTokenCount];  // bytes_[b] == b: the storage decode() returns for byte pieces
+  std::vector<int32_t> canonical_;  // [vocab]: the lowest id with the same piece
+  // (canonical left id, canonical right id) -> the piece (lowest id) their texts join to, for
+  // the pieces that may merge: merge_pairs' lookups without building or hashing strings.
+  std::unordered_map<uint64_t, int32_t> merges_;
 };
 
 }  // namespace ane
