@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "formats/binary_io.h"
 #include "formats/blzt_checkpoint.h"
 #include "formats/checkpoint.h"
 #include "formats/crc32.h"
@@ -77,12 +78,7 @@ inline Verdict check_tokenizer_file(std::span<const uint8_t> input) {
       [](const TokenizerFile& t) { return serialize_tokenizer(t); });
 }
 
-inline Verdict check_blzt_checkpoint(std::span<const uint8_t> input) {  // and its header gives a shape
-  if (auto ckpt = parse_blzt(input, "input.ckpt"); ckpt.ok()) {
-    if (auto config = blzt_model_config(ckpt->header); !config.ok()) {
-      return {true, "an accepted header gives no model shape: " + config.error().to_string()};
-    }
-  }
+inline Verdict check_blzt_checkpoint(std::span<const uint8_t> input) {
   return round_trip(
       input, [](std::span<const uint8_t> b) { return parse_blzt(b, "input.ckpt"); },
       [](const BlztCheckpoint& c) { return serialize_blzt(c); });
@@ -96,39 +92,40 @@ inline Verdict check_checkpoint(std::span<const uint8_t> input) {
 
 // OANECKPT (formats/checkpoint.h): file_size, then every tensor's data CRC, the metadata and
 // table CRCs, and the header CRC, each wherever the fields it reads lie inside the bytes.
-inline void repair_checkpoint(std::vector<uint8_t>& b) {
-  if (b.size() < 64) return;
-  auto get = [&](uint64_t at, int width) {
-    uint64_t v = 0;
-    for (int i = 0; i < width; ++i) v |= uint64_t{b[at + static_cast<uint64_t>(i)]} << (8 * i);
-    return v;
+inline void repair_checkpoint(std::vector<uint8_t>& bytes) {
+  if (bytes.size() < 64) return;
+  const uint64_t size = bytes.size();
+  ByteWriter b(std::move(bytes));
+  auto field = [&](uint64_t at, auto type) {
+    decltype(type) v;
+    std::memcpy(&v, b.view().data() + at, sizeof v);
+    return static_cast<uint64_t>(v);
   };
-  auto put = [&](uint64_t at, uint64_t v, int width) {
-    for (int i = 0; i < width; ++i) b[at + static_cast<uint64_t>(i)] = static_cast<uint8_t>(v >> (8 * i));
-  };
-  auto crc_of = [&](uint64_t begin, uint64_t n) { return crc32(std::span<const uint8_t>(b).subspan(begin, n)); };
-  const uint64_t size = b.size(), meta = get(16, 8), table_size = get(24, 8);
-  put(32, size, 8);
-  if (meta > size - 64) return;
-  put(40, crc_of(64, meta), 4);
-  const uint64_t table = 64 + meta;
-  if (table_size > size - table) return;
-  // Each record: u32 name_len, name, u32 dtype, u32 rank, u64 dims[rank], u64 data_offset,
-  // u64 data_size, u32 data_crc.
-  for (uint64_t at = table, end = table + table_size; at + 4 <= end;) {
-    const uint64_t name_len = get(at, 4);
-    if (name_len > end - at - 4 || end - at - 4 - name_len < 8) break;
-    const uint64_t rank = get(at + 4 + name_len + 4, 4);
-    if (rank > 64) break;
-    const uint64_t fields = at + 4 + name_len + 8 + 8 * rank;
-    if (fields > end || end - fields < 20) break;
-    const uint64_t offset = get(fields, 8), n = get(fields + 8, 8);
-    if (offset <= size && n <= size - offset) put(fields + 16, crc_of(offset, n), 4);
-    at = fields + 20;
-  }
-  put(44, crc_of(table, table_size), 4);
-  put(12, 0, 4);
-  put(12, crc_of(0, 64), 4);
+  auto crc_of = [&](uint64_t begin, uint64_t n) { return crc32(b.view().subspan(begin, n)); };
+  const uint64_t meta = field(16, uint64_t{}), table_size = field(24, uint64_t{}), table = 64 + meta;
+  [&] {  // each step needs the fields before it inside the bytes
+    b.patch<uint64_t>(32, size);
+    if (meta > size - 64) return;
+    b.patch<uint32_t>(40, crc_of(64, meta));
+    if (table_size > size - table) return;
+    // Each record: u32 name_len, name, u32 dtype, u32 rank, u64 dims[rank], u64 data_offset,
+    // u64 data_size, u32 data_crc.
+    for (uint64_t at = table, end = table + table_size; at + 4 <= end;) {
+      const uint64_t name_len = field(at, uint32_t{});
+      if (name_len > end - at - 4 || end - at - 4 - name_len < 8) break;
+      const uint64_t rank = field(at + 4 + name_len + 4, uint32_t{});
+      if (rank > 64) break;
+      const uint64_t fields = at + 4 + name_len + 8 + 8 * rank;
+      if (fields > end || end - fields < 20) break;
+      const uint64_t offset = field(fields, uint64_t{}), n = field(fields + 8, uint64_t{});
+      if (offset <= size && n <= size - offset) b.patch<uint32_t>(fields + 16, crc_of(offset, n));
+      at = fields + 20;
+    }
+    b.patch<uint32_t>(44, crc_of(table, table_size));
+    b.patch<uint32_t>(12, 0);
+    b.patch<uint32_t>(12, crc_of(0, 64));
+  }();
+  bytes = std::move(b).take();
 }
 
 inline Verdict check_npy(std::span<const uint8_t> input) {

@@ -5,13 +5,14 @@
 // crashes, hangs, leaks and out-of-bounds accesses in the compiler, the planner and the
 // kernels are not.
 #include <cstdint>
-#include <fstream>
-#include <iterator>
+#include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string_view>
 #include <vector>
 
 #include "compiler/op_cost.h"
+#include "core/file.h"
 #include "mil/parser.h"
 #include "mil/verifier.h"
 #include "runtime/engine.h"
@@ -24,8 +25,12 @@ constexpr double kMaxFlops = 4e6;                   // per program, by the compi
 // The one weight file the seed corpus's trainer kernels name (their attention mask).
 const ane::WeightMap& seed_weights() {
   static const std::vector<uint8_t> mask = [] {
-    std::ifstream in(ANE_FUZZ_CORPUS_DIR "/weight/mask.bin", std::ios::binary);
-    return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    auto bytes = ane::read_file(ANE_FUZZ_CORPUS_DIR "/weight/mask.bin");
+    if (!bytes.ok()) {
+      std::fprintf(stderr, "mil_engine_fuzz: %s\n", bytes.error().to_string().c_str());
+      std::abort();
+    }
+    return std::move(*bytes);
   }();
   static const ane::WeightMap map{{"@model_path/weights/mask.bin", mask}};
   return map;

@@ -134,8 +134,7 @@ Status tokenize(const Args& args) {
   ANE_ASSIGN_OR_RETURN(const ShardFormat format, shard_format(args.get("format", "raw")));
   ANE_ASSIGN_OR_RETURN(const std::string separator, unescape(args.get("doc-separator")));
   ANE_ASSIGN_OR_RETURN(const double val_fraction, args.get_double("val-fraction", 0));
-  ANE_ASSIGN_OR_RETURN(const long long threads, args.get_int("threads", default_thread_count()));
-  if (threads < 1) return invalid_argument("--threads must be at least 1");
+  ANE_ASSIGN_OR_RETURN(const long long threads, args.get_int("threads", 0));
 
   std::vector<std::string> texts;  // owns what `docs` views
   std::vector<std::string_view> docs;
@@ -149,7 +148,7 @@ Status tokenize(const Args& args) {
   ANE_ASSIGN_OR_RETURN(const size_t n_val, validation_count(val_fraction, docs.size()));
 
   Timer timer;
-  ThreadPool pool(static_cast<int>(threads));
+  ThreadPool pool(static_cast<int>(threads));  // 0 or less: physical cores
   const size_t n_train = docs.size() - n_val;
   const std::vector<uint16_t> train = encode_documents(tok, std::span(docs).first(n_train), pool);
   const std::vector<uint16_t> val = encode_documents(tok, std::span(docs).subspan(n_train), pool);
@@ -160,8 +159,8 @@ Status tokenize(const Args& args) {
     ANE_RETURN_IF_ERROR(write_shard(args.get("val-out", default_val_path(args.get("out"))), val, n_val, format));
   }
   const size_t n_tokens = train.size() + val.size();
-  std::printf("encoded %zu bytes from %zu file(s) in %.2f s (%lld threads): %zu tokens, %.2f bytes per token\n",
-              total_bytes, texts.size(), seconds, threads, n_tokens,
+  std::printf("encoded %zu bytes from %zu file(s) in %.2f s (%d threads): %zu tokens, %.2f bytes per token\n",
+              total_bytes, texts.size(), seconds, pool.size(), n_tokens,
               static_cast<double>(total_bytes) / static_cast<double>(std::max<size_t>(n_tokens, 1)));
   return {};
 }

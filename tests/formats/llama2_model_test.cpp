@@ -3,6 +3,7 @@
 #include "formats/llama2_model.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <cmath>
 #include <functional>
@@ -177,9 +178,16 @@ TEST(Llama2Model, WriterV1NeedsNoRopeTableWhateverSeqLenSays) {
   // here (found by the llama2 fuzzer, which read such a header from 3 KB).
   Llama2Model m = tiny_model(true);
   m.header.seq_len = INT32_MAX;
+  auto peak_kb = [] {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_maxrss;
+  };
+  const long before = peak_kb();
   auto out = serialize_llama2_model(m, Llama2Format::kV1);
   ASSERT_TRUE(out.ok()) << out.error().to_string();
   EXPECT_EQ(out->size(), golden_v1(true).size());
+  EXPECT_LT(peak_kb() - before, 64 * 1024) << "KB of peak memory for a 3 KB file";
 }
 
 // v2 by hand, group size 4. Each quantized tensor: int8 values q[i] = (i % 7) - 3 + id, then

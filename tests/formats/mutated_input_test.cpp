@@ -7,23 +7,17 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "core/file.h"
 #include "format_checks.h"
 
 namespace ane {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::vector<uint8_t> read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // One corruption of `seed`: bits flipped, a field overwritten with a boundary value, bytes
 // cut, inserted or repeated. A fresh mutation each call, reproducible from the generator.
@@ -88,7 +82,9 @@ TEST_P(MutatedInput, EndsInAValueOrAnErrorAndKeepsTheFormatsProperty) {
   std::mt19937_64 rng(20261127);
   int accepted = 0;
   for (const fs::path& path : seeds) {
-    const std::vector<uint8_t> seed = read_bytes(path);
+    auto read = read_file(path.string());
+    ASSERT_TRUE(read.ok()) << read.error().to_string();
+    const std::vector<uint8_t>& seed = *read;
     const fuzz::Verdict clean = format.check(seed);
     EXPECT_TRUE(clean.accepted) << path << ": the seed itself is refused, so it seeds nothing";
     EXPECT_EQ(clean.failure, "") << path;
